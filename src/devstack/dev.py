@@ -1,0 +1,92 @@
+"""`make dev`: the whole product on one machine with no keys. Starts PostgreSQL and Redis
+when their URLs are unset, applies migrations, then runs the API and a worker until Ctrl+C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from devstack.embedded import ensure_services
+from services.config import Settings
+from services.migrations import migrate
+
+
+def main() -> None:
+    settings = Settings()
+    data_dir = Path(settings.DATA_DIR).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env, handles = ensure_services(data_dir)
+    asyncio.run(migrate(env["DATABASE_URL"]))
+    child_env = {
+        **os.environ,
+        **env,
+        "LATTICE_ENV": settings.LATTICE_ENV,
+        "DATA_DIR": str(data_dir),
+    }
+    python = sys.executable
+    processes = {
+        "api": subprocess.Popen(
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "graph.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(settings.PORT),
+            ],
+            env=child_env,
+        ),
+        "worker": subprocess.Popen(
+            [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "8"],
+            env=child_env,
+        ),
+    }
+    if "LATTICE_FAL_SERVER_ARGS" in child_env:
+        processes["fal"] = subprocess.Popen(
+            [python, "-m", "devstack.fal_server", *child_env["LATTICE_FAL_SERVER_ARGS"].split()],
+            env=child_env,
+        )
+    print(
+        f"\n  Lattice is starting on {settings.public_url}  (Ctrl+C stops everything)\n", flush=True
+    )
+    _supervise(processes)
+    for handle in handles:
+        if isinstance(handle, subprocess.Popen):
+            handle.terminate()
+
+
+def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
+                stopping = True
+        time.sleep(0.3)
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+if __name__ == "__main__":
+    main()

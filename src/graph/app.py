@@ -1,0 +1,55 @@
+"""The Starlette application: GraphQL over HTTP and WebSocket, health, dev sign-in, local
+files and the built client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from graph.routes import dev_auth, system
+from graph.routes.client import CLIENT_DIST, SinglePageApp
+from graph.schema import build_schema
+from graph.view import LatticeGraphQL
+from services.config import Settings
+from services.runtime import open_runtime
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    settings.check_production_secrets()
+    graphql = LatticeGraphQL(build_schema(mask_errors=not settings.is_dev), ide=settings.is_dev)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_runtime(settings) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        *system.routes,
+    ]
+    if settings.uses_dev_issuer:
+        routes += dev_auth.routes
+    if CLIENT_DIST.is_dir():
+        routes.append(Mount("/", SinglePageApp(directory=CLIENT_DIST, html=True)))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def main() -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO)
+    settings = Settings()
+    # Production runs in a container behind a proxy, so it listens on every interface.
+    host = "127.0.0.1" if settings.is_dev else "0.0.0.0"  # noqa: S104
+    uvicorn.run(create_app(settings), host=host, port=settings.PORT)
+
+
+if __name__ == "__main__":
+    main()

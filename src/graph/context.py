@@ -1,0 +1,58 @@
+"""What every resolver receives: the process's resources and who is asking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from graph.loaders import Loaders
+from services.accounts import Viewer, viewer_from_claims
+from services.auth import bearer_token
+from services.errors import Unauthenticated
+from services.runtime import Runtime
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    request: Request | WebSocket
+    response: Response | WebSocket | None = None
+    # Set by the WebSocket handler from the `connection_init` payload.
+    connection_params: dict[str, Any] | None = None
+    _viewer: Viewer | None = field(default=None, init=False)
+    _checked: bool = field(default=False, init=False)
+    _loaders: Loaders | None = field(default=None, init=False)
+
+    def _authorization(self) -> str | None:
+        if self.connection_params is not None:
+            value = self.connection_params.get("Authorization") or self.connection_params.get(
+                "authorization"
+            )
+            return str(value) if value else None
+        return self.request.headers.get("authorization")
+
+    async def viewer(self) -> Viewer | None:
+        """The signed-in user, or None without a token; a bad token is an error, never anonymous."""
+        if not self._checked:
+            token = bearer_token(self._authorization())
+            if token is not None:
+                claims = await self.runtime.verifier.verify(token)
+                self._viewer = await viewer_from_claims(self.runtime.db, claims)
+            self._checked = True
+        return self._viewer
+
+    async def require_viewer(self) -> Viewer:
+        viewer = await self.viewer()
+        if viewer is None:
+            raise Unauthenticated("Sign in to use Lattice")
+        return viewer
+
+    async def loaders(self) -> Loaders:
+        if self._loaders is None:
+            viewer = await self.require_viewer()
+            self._loaders = Loaders(self.runtime.db, viewer, self.runtime.storage)
+        return self._loaders

@@ -1,0 +1,122 @@
+"""Write operations. Each resolver authorizes the viewer, then hands a validated input to a
+service; a rejected input raises before anything is written."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+
+from graph.inputs import LoraInput, WorkflowInput
+from graph.types import Asset as AssetType
+from graph.types import CheckoutSession, Info, Lora, PortalSession, Run, Viewer, Workflow, parse_id
+from services import accounts, assets, loras, workflows
+from services.errors import NotAvailable, NotFound, ValidationFailed
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_workflow(self, info: Info, input: WorkflowInput) -> Workflow:
+        viewer = await info.context.require_viewer()
+        record = await workflows.create_workflow(
+            info.context.runtime.db, viewer, input.name, input.to_graph()
+        )
+        return Workflow.of(record)
+
+    @strawberry.mutation(
+        description="Replaces the whole graph; fails with CONFLICT when expectedVersion is stale."
+    )
+    async def update_workflow(
+        self, info: Info, id: strawberry.ID, input: WorkflowInput, expected_version: int
+    ) -> Workflow:
+        viewer = await info.context.require_viewer()
+        workflow_id = _require_id(id, "Workflow")
+        record = await workflows.update_workflow(
+            info.context.runtime.db,
+            viewer,
+            workflow_id,
+            input.name,
+            input.to_graph(),
+            expected_version,
+        )
+        return Workflow.of(record)
+
+    @strawberry.mutation
+    async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
+        viewer = await info.context.require_viewer()
+        return await workflows.delete_workflow(
+            info.context.runtime.db, viewer, _require_id(id, "Workflow")
+        )
+
+    @strawberry.mutation(
+        description="Runs the workflow; the same idempotencyKey returns the same run."
+    )
+    async def run_workflow(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        idempotency_key: str,
+        target_node_ids: list[strawberry.ID] | None = None,
+    ) -> Run:
+        await info.context.require_viewer()
+        raise NotAvailable("Running workflows")
+
+    @strawberry.mutation
+    async def cancel_run(self, info: Info, id: strawberry.ID) -> Run:
+        await info.context.require_viewer()
+        raise NotAvailable("Cancelling runs")
+
+    @strawberry.mutation(description="Copies a temporary asset into persistent storage (Pro).")
+    async def persist_asset(self, info: Info, id: strawberry.ID) -> AssetType:
+        await info.context.require_viewer()
+        raise NotAvailable("Persistent storage")
+
+    @strawberry.mutation
+    async def delete_asset(self, info: Info, id: strawberry.ID) -> bool:
+        viewer = await info.context.require_viewer()
+        runtime = info.context.runtime
+        deleted = await assets.delete_asset(runtime.db, viewer, _require_id(id, "Asset"))
+        if deleted.storage_path:
+            await runtime.storage.remove([deleted.storage_path])
+        return True
+
+    @strawberry.mutation
+    async def add_lora(self, info: Info, input: LoraInput) -> Lora:
+        viewer = await info.context.require_viewer()
+        record = await loras.add_lora(
+            info.context.runtime.db, viewer, input.name, input.url, input.base_model
+        )
+        return Lora.of(record)
+
+    @strawberry.mutation
+    async def delete_lora(self, info: Info, id: strawberry.ID) -> bool:
+        viewer = await info.context.require_viewer()
+        return await loras.delete_lora(info.context.runtime.db, viewer, _require_id(id, "LoRA"))
+
+    @strawberry.mutation(description="Starts Stripe Checkout for the Pro plan.")
+    async def start_checkout(self, info: Info) -> CheckoutSession:
+        await info.context.require_viewer()
+        raise NotAvailable("Billing")
+
+    @strawberry.mutation
+    async def open_billing_portal(self, info: Info) -> PortalSession:
+        await info.context.require_viewer()
+        raise NotAvailable("Billing")
+
+    @strawberry.mutation(description="Caps monthly usage, in cents; null removes the cap.")
+    async def set_spending_cap(self, info: Info, cents: int | None) -> Viewer:
+        viewer = await info.context.require_viewer()
+        if cents is not None and not 0 <= cents <= 100_000_000:
+            raise ValidationFailed.single(
+                "INVALID_ARGUMENT", "cents must be between 0 and 100000000", field="cents"
+            )
+        updated = await accounts.set_spending_cap(info.context.runtime.db, viewer, cents)
+        return Viewer.of(updated)
+
+
+def _require_id(value: strawberry.ID, what: str) -> uuid.UUID:
+    parsed = parse_id(value)
+    if parsed is None:
+        raise NotFound(what, str(value))
+    return parsed

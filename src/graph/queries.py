@@ -1,0 +1,101 @@
+"""Read operations. Each resolver starts by establishing who is asking."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graph.inputs import WorkflowInput
+from graph.types import (
+    Asset,
+    AssetConnection,
+    AssetKind,
+    CostEstimate,
+    Info,
+    Lora,
+    Model,
+    NodeCost,
+    Run,
+    Viewer,
+    Workflow,
+    WorkflowConnection,
+    parse_id,
+)
+from services import assets, catalog, loras, workflows
+from services.pricing import estimate
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user; null when not signed in.")
+    async def viewer(self, info: Info) -> Viewer | None:
+        viewer = await info.context.viewer()
+        return Viewer.of(viewer) if viewer else None
+
+    @strawberry.field(description="The model catalog, with what the viewer may use.")
+    async def models(self, info: Info) -> list[Model]:
+        viewer = await info.context.require_viewer()
+        return [Model.of(spec, viewer.role) for spec in catalog.CATALOG.values()]
+
+    @strawberry.field
+    async def workflows(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> WorkflowConnection:
+        viewer = await info.context.require_viewer()
+        page = await workflows.list_workflows(info.context.runtime.db, viewer, first, after)
+        return WorkflowConnection.of(page)
+
+    @strawberry.field
+    async def workflow(self, info: Info, id: strawberry.ID) -> Workflow | None:
+        viewer = await info.context.require_viewer()
+        workflow_id = parse_id(id)
+        if workflow_id is None:
+            return None
+        found = await workflows.get_workflow(info.context.runtime.db, viewer, workflow_id)
+        return Workflow.of(found) if found else None
+
+    @strawberry.field
+    async def run(self, info: Info, id: strawberry.ID) -> Run | None:
+        await info.context.require_viewer()
+        run_id = parse_id(id)
+        if run_id is None:
+            return None
+        loaders = await info.context.loaders()
+        found = await loaders.run.load(run_id)
+        return Run.of(found) if found else None
+
+    @strawberry.field(description="The gallery, newest first.")
+    async def assets(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        kind: AssetKind | None = None,
+    ) -> AssetConnection:
+        viewer = await info.context.require_viewer()
+        page = await assets.list_assets(
+            info.context.runtime.db, viewer, first, after, kind.value if kind else None
+        )
+        return AssetConnection.of(page)
+
+    @strawberry.field
+    async def asset(self, info: Info, id: strawberry.ID) -> Asset | None:
+        viewer = await info.context.require_viewer()
+        asset_id = parse_id(id)
+        if asset_id is None:
+            return None
+        found = await assets.get_asset(info.context.runtime.db, viewer, asset_id)
+        return Asset.of(found) if found else None
+
+    @strawberry.field
+    async def loras(self, info: Info) -> list[Lora]:
+        viewer = await info.context.require_viewer()
+        return [Lora.of(r) for r in await loras.list_loras(info.context.runtime.db, viewer)]
+
+    @strawberry.field(description="What running this graph would cost, before running it.")
+    async def estimate_workflow(self, info: Info, input: WorkflowInput) -> CostEstimate:
+        await info.context.require_viewer()
+        quote = estimate(input.to_graph())
+        return CostEstimate(
+            total_cents=quote.total_cents,
+            nodes=[NodeCost(node_id=strawberry.ID(n), cents=c) for n, c in quote.by_node.items()],
+        )

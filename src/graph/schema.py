@@ -1,0 +1,35 @@
+"""The schema, with the limits that keep one request from costing too much."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions.base_extension import SchemaExtension
+
+from graph.errors import ErrorCodes
+from graph.mutations import Mutation
+from graph.queries import Query
+from graph.subscriptions import Subscription
+
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+MAX_TOKENS = 4000
+
+
+def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
+    # Factories, so each operation gets fresh extension state.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ErrorCodes(mask=mask_errors),
+    ]
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,14 @@
+"""The workers' broker, configured from the environment before any actor is declared."""
+
+from __future__ import annotations
+
+import dramatiq
+
+from services.config import Settings
+from services.queue import make_broker
+
+settings = Settings()
+if not settings.REDIS_URL:
+    raise SystemExit("REDIS_URL is not set (`make dev` starts an embedded Redis)")
+broker = make_broker(settings.REDIS_URL)
+dramatiq.set_broker(broker)

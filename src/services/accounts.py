@@ -1,0 +1,106 @@
+"""Who the viewer is: the profile behind a verified token. The role is read from the
+database on every request; token claims may be stale and user_metadata is user-editable."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from services.database import Database
+from services.errors import Unauthenticated
+
+
+class Role(StrEnum):
+    FREE = "FREE"
+    PRO = "PRO"
+    ADMIN = "ADMIN"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    id: uuid.UUID
+    email: str | None
+    role: Role
+    spending_cap_cents: int | None
+    claims: dict[str, Any] = field(repr=False)
+
+    @property
+    def mfa_verified(self) -> bool:
+        return self.claims.get("aal") == "aal2"
+
+
+async def viewer_from_claims(db: Database, claims: dict[str, Any]) -> Viewer:
+    """Loads the viewer's profile, creating it (role FREE) the first time a token is seen."""
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthenticated("The access token has no valid subject") from exc
+    email = claims.get("email") or None
+    async with db.as_service() as conn:
+        row = await conn.fetchrow(
+            """
+            with created as (
+              insert into public.profiles (id, email)
+              select id, $2 from auth.users where id = $1
+              on conflict (id) do nothing
+              returning role, spending_cap_cents
+            )
+            select role, spending_cap_cents from created
+            union all
+            select role, spending_cap_cents from public.profiles where id = $1
+            limit 1
+            """,
+            user_id,
+            email,
+        )
+    if row is None:
+        raise Unauthenticated("This account does not exist")
+    return Viewer(
+        id=user_id,
+        email=email,
+        role=Role(row["role"]),
+        spending_cap_cents=row["spending_cap_cents"],
+        claims=claims,
+    )
+
+
+async def upsert_dev_user(db: Database, email: str, role: Role | None) -> tuple[uuid.UUID, Role]:
+    """The local issuer's user store: what Supabase Auth's sign-up and the admin API's
+    `update_user_by_id(app_metadata=...)` do in production."""
+    email = email.strip().lower()
+    async with db.as_service() as conn:
+        user_id: uuid.UUID = await conn.fetchval(
+            """
+            insert into auth.users (id, email) values (gen_random_uuid(), $1)
+            on conflict (email) do update set updated_at = now()
+            returning id
+            """,
+            email,
+        )
+        await conn.execute(
+            "insert into public.profiles (id, email) values ($1, $2) on conflict (id) do nothing",
+            user_id,
+            email,
+        )
+        if role is not None:
+            await conn.execute(
+                "update public.profiles set role = $2 where id = $1", user_id, role.value
+            )
+            await conn.execute(
+                "update auth.users set raw_app_meta_data = raw_app_meta_data || jsonb_build_object('role', $2::text)"
+                " where id = $1",
+                user_id,
+                role.value,
+            )
+        current = await conn.fetchval("select role from public.profiles where id = $1", user_id)
+    return user_id, Role(current)
+
+
+async def set_spending_cap(db: Database, viewer: Viewer, cents: int | None) -> Viewer:
+    async with db.as_user(viewer.claims) as conn:
+        await conn.execute(
+            "update public.profiles set spending_cap_cents = $2 where id = $1", viewer.id, cents
+        )
+    return Viewer(viewer.id, viewer.email, viewer.role, cents, viewer.claims)

@@ -1,0 +1,116 @@
+"""The gallery: every output a user owns, newest first."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.accounts import Viewer
+from services.database import Database
+from services.errors import NotFound
+from services.pagination import Page, decode_cursor, encode_cursor, page_size
+
+
+@dataclass(frozen=True)
+class AssetRecord:
+    id: uuid.UUID
+    kind: str
+    storage: str
+    source_url: str | None
+    storage_path: str | None
+    expires_at: datetime | None
+    width: int | None
+    height: int | None
+    duration_seconds: float | None
+    content_type: str
+    model_id: str
+    params: dict[str, Any]
+    run_id: uuid.UUID | None
+    node_run_id: uuid.UUID | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> AssetRecord:
+        return cls(
+            r["id"],
+            r["kind"],
+            r["storage"],
+            r["source_url"],
+            r["storage_path"],
+            r["expires_at"],
+            r["width"],
+            r["height"],
+            r["duration_seconds"],
+            r["content_type"],
+            r["model_id"],
+            r["params"],
+            r["run_id"],
+            r["node_run_id"],
+            r["created_at"],
+        )
+
+
+COLUMNS = (
+    "id, kind, storage, source_url, storage_path, expires_at, width, height, duration_seconds,"
+    " content_type, model_id, params, run_id, node_run_id, created_at"
+)
+
+
+async def list_assets(
+    db: Database, viewer: Viewer, first: int | None, after: str | None, kind: str | None
+) -> Page[AssetRecord]:
+    limit = page_size(first)
+    position = decode_cursor(after)
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(
+            f"""
+            select {COLUMNS} from public.assets
+            where user_id = $1 and ($2::text is null or kind = $2)
+              and (expires_at is null or expires_at > now())
+              and ($3::timestamptz is null or (created_at, id) < ($3, $4))
+            order by created_at desc, id desc
+            limit $5
+            """,
+            viewer.id,
+            kind,
+            position[0] if position else None,
+            position[1] if position else None,
+            limit + 1,
+        )
+    items = [AssetRecord.from_row(r) for r in rows[:limit]]
+    return Page(items, [encode_cursor(a.created_at, a.id) for a in items], len(rows) > limit)
+
+
+async def get_asset(db: Database, viewer: Viewer, asset_id: uuid.UUID) -> AssetRecord | None:
+    async with db.as_user(viewer.claims) as conn:
+        row = await conn.fetchrow(f"select {COLUMNS} from public.assets where id = $1", asset_id)
+    return AssetRecord.from_row(row) if row else None
+
+
+async def outputs_for_node_runs(
+    db: Database, viewer: Viewer, node_run_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[AssetRecord]]:
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(
+            f"select {COLUMNS} from public.assets where node_run_id = any($1) order by output_index",
+            node_run_ids,
+        )
+    grouped: dict[uuid.UUID, list[AssetRecord]] = defaultdict(list)
+    for r in rows:
+        grouped[r["node_run_id"]].append(AssetRecord.from_row(r))
+    return grouped
+
+
+async def delete_asset(db: Database, viewer: Viewer, asset_id: uuid.UUID) -> AssetRecord:
+    async with db.as_user(viewer.claims) as conn:
+        row = await conn.fetchrow(
+            f"delete from public.assets where id = $1 returning {COLUMNS}", asset_id
+        )
+    if row is None:
+        raise NotFound("Asset", str(asset_id))
+    return AssetRecord.from_row(row)

@@ -1,0 +1,113 @@
+"""Verifies Supabase access tokens: ES256/RS256 against the project's JWKS, or HS256 with
+the legacy JWT secret when one is configured. Everything else is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import jwt
+
+from services.errors import Unauthenticated
+
+ASYMMETRIC = ("ES256", "RS256")
+AUDIENCE = "authenticated"
+# Supabase's edge caches the JWKS for 10 minutes and asks clients not to cache longer.
+JWKS_TTL_SECONDS = 600.0
+# An unknown kid triggers a refetch, but forged kids must not turn us into a request pump.
+MIN_REFETCH_SECONDS = 10.0
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        jwks_url: str,
+        issuer: str,
+        http: httpx.AsyncClient,
+        hs256_secret: str | None = None,
+    ) -> None:
+        self._jwks_url = jwks_url
+        self._issuer = issuer
+        self._http = http
+        self._hs256_secret = hs256_secret
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("The access token is malformed") from exc
+        alg = header.get("alg")
+        key: Any
+        if alg in ASYMMETRIC:
+            key = (await self._key(str(header.get("kid")), alg)).key
+        elif alg == "HS256" and self._hs256_secret:
+            key = self._hs256_secret
+        else:
+            raise Unauthenticated(f"Tokens signed with {alg!r} are not accepted")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=AUDIENCE,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("The access token has expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthenticated("The access token is not for signed-in users") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"The access token is invalid: {exc}") from exc
+        return claims
+
+    async def _key(self, kid: str, alg: str) -> jwt.PyJWK:
+        key = self._keys.get(kid)
+        stale = time.monotonic() - self._fetched_at > JWKS_TTL_SECONDS
+        if key is None or stale:
+            await self._refresh(force=key is None)
+            key = self._keys.get(kid)
+        if key is None:
+            raise Unauthenticated("The access token was signed by an unknown key")
+        if key.algorithm_name != alg:
+            raise Unauthenticated("The access token's algorithm does not match its key")
+        return key
+
+    async def _refresh(self, *, force: bool) -> None:
+        async with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if age < MIN_REFETCH_SECONDS or (not force and age < JWKS_TTL_SECONDS):
+                return
+            try:
+                response = await self._http.get(self._jwks_url, timeout=5.0)
+                response.raise_for_status()
+                self._keys = _parse_jwks(response.json())
+            except (httpx.HTTPError, ValueError) as exc:
+                # Keep the keys we had: a blip at the issuer must not sign everyone out.
+                if not self._keys:
+                    raise Unauthenticated("Signing keys are unavailable; try again") from exc
+            self._fetched_at = time.monotonic()
+
+
+def _parse_jwks(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    keys = {}
+    for entry in document.get("keys", []):
+        if entry.get("alg") in ASYMMETRIC and entry.get("kid"):
+            keys[entry["kid"]] = jwt.PyJWK(entry)
+    return keys
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Use 'Authorization: Bearer <access token>'")
+    return token.strip()

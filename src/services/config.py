@@ -1,0 +1,93 @@
+"""One settings object, read from the environment and an optional `.env`."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that production refuses to start without; dev runs keyless against local stand-ins.
+PRODUCTION_SECRETS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SUPABASE_URL",
+    "SUPABASE_SERVICE_ROLE_KEY",
+    "FAL_KEY",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+)
+
+
+class MissingSecretError(RuntimeError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    LATTICE_ENV: Literal["dev", "production"] = "dev"
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    SUPABASE_URL: str | None = None
+    SUPABASE_ANON_KEY: str | None = None
+    SUPABASE_JWT_SECRET: SecretStr | None = None
+    SUPABASE_SERVICE_ROLE_KEY: SecretStr | None = None
+    FAL_KEY: SecretStr | None = None
+    STRIPE_SECRET_KEY: SecretStr | None = None
+    STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+    ADMIN_ALLOWED_IPS: str = ""
+    TRUSTED_PROXIES: str = ""
+    PORT: int = 8000
+    # Where this API is reachable; in dev the local token issuer lives here.
+    PUBLIC_URL: str | None = None
+    # Git-ignored folder for embedded servers, dev keys and local files.
+    DATA_DIR: str = ".lattice"
+    FREE_MONTHLY_CREDITS_CENTS: int = Field(default=100, ge=0)
+    DB_POOL_MAX: int = Field(default=10, ge=1)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.LATTICE_ENV == "dev"
+
+    @property
+    def public_url(self) -> str:
+        return (self.PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
+
+    @property
+    def uses_dev_issuer(self) -> bool:
+        """Dev without Supabase: the API signs and verifies its own tokens."""
+        return self.is_dev and not self.SUPABASE_URL
+
+    @property
+    def auth_issuer(self) -> str:
+        return f"{(self.SUPABASE_URL or self.public_url).rstrip('/')}/auth/v1"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.auth_issuer}/.well-known/jwks.json"
+
+    @cached_property
+    def admin_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.ADMIN_ALLOWED_IPS)
+
+    @cached_property
+    def trusted_proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.TRUSTED_PROXIES)
+
+    def check_production_secrets(self) -> None:
+        if self.is_dev:
+            return
+        missing = [name for name in PRODUCTION_SECRETS if not getattr(self, name)]
+        if missing:
+            raise MissingSecretError(
+                "LATTICE_ENV=production needs these environment variables: " + ", ".join(missing)
+            )
+
+
+def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(
+        ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()
+    )

@@ -1,0 +1,77 @@
+"""The asyncpg pool, and the two kinds of transaction the rest of the code may open.
+
+`as_user` runs as Supabase's API does: `role authenticated` with the verified claims in
+`request.jwt.claims`, so row-level security applies to every statement and a bug in a
+resolver cannot reach another user's rows. `as_service` runs as the owner, for work the
+service does on a user's behalf after checking it (billing, recording what workers did).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+SLOW_QUERY_SECONDS = 0.25
+
+Connection = asyncpg.Connection
+
+
+class QueryStats:
+    """Counts statements and logs slow ones; installed on every pooled connection."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, record: Any) -> None:
+        self.count += 1
+        if record.elapsed > SLOW_QUERY_SECONDS:
+            log.warning("slow query (%.0f ms): %s", record.elapsed * 1000, record.query[:200])
+
+
+async def connect(dsn: str, *, max_size: int = 10) -> Database:
+    stats = QueryStats()
+
+    async def init(conn: asyncpg.Connection) -> None:
+        for kind in ("json", "jsonb"):
+            await conn.set_type_codec(
+                kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+            )
+        conn.add_query_logger(stats)
+
+    # Supabase's pooler in transaction mode (port 6543) cannot keep prepared statements.
+    cache = 0 if urlparse(dsn).port == 6543 else 100
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=max_size, statement_cache_size=cache, init=init
+    )
+    return Database(pool, stats)
+
+
+class Database:
+    def __init__(self, pool: asyncpg.Pool, stats: QueryStats) -> None:
+        self.pool = pool
+        self.stats = stats
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def as_user(self, claims: Mapping[str, Any]) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "select set_config('role', 'authenticated', true),"
+                " set_config('request.jwt.claims', $1, true)",
+                json.dumps(dict(claims)),
+            )
+            yield conn
+
+    @asynccontextmanager
+    async def as_service(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn

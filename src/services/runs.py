@@ -1,0 +1,143 @@
+"""Reading runs and node runs, always as the viewer (under RLS)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.accounts import Viewer
+from services.database import Database
+from services.pagination import Page, decode_cursor, encode_cursor, page_size
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    workflow_id: uuid.UUID
+    status: str
+    estimated_cost_cents: int
+    cost_cents: int
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> RunRecord:
+        return cls(
+            r["id"],
+            r["user_id"],
+            r["workflow_id"],
+            r["status"],
+            r["estimated_cost_cents"],
+            r["cost_cents"],
+            r["created_at"],
+            r["finished_at"],
+        )
+
+
+@dataclass(frozen=True)
+class NodeRunRecord:
+    id: uuid.UUID
+    run_id: uuid.UUID
+    node_id: str
+    model_id: str
+    status: str
+    queue_position: int | None
+    progress: float | None
+    logs: list[str]
+    error: str | None
+    cached_from: uuid.UUID | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, r: asyncpg.Record) -> NodeRunRecord:
+        return cls(
+            r["id"],
+            r["run_id"],
+            r["node_id"],
+            r["model_id"],
+            r["status"],
+            r["queue_position"],
+            r["progress"],
+            list(r["logs"]),
+            r["error"],
+            r["cached_from"],
+            r["started_at"],
+            r["finished_at"],
+        )
+
+
+RUN_COLUMNS = (
+    "id, user_id, workflow_id, status, estimated_cost_cents, cost_cents, created_at, finished_at"
+)
+NODE_RUN_COLUMNS = (
+    "id, run_id, node_id, model_id, status, queue_position, progress, logs, error, cached_from,"
+    " started_at, finished_at"
+)
+
+
+async def runs_by_ids(
+    db: Database, viewer: Viewer, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, RunRecord]:
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(f"select {RUN_COLUMNS} from public.runs where id = any($1)", ids)
+    return {r["id"]: RunRecord.from_row(r) for r in rows}
+
+
+async def runs_for_workflows(
+    db: Database,
+    viewer: Viewer,
+    workflow_ids: list[uuid.UUID],
+    first: int | None,
+    after: str | None,
+) -> dict[uuid.UUID, Page[RunRecord]]:
+    """One page of runs for each workflow, newest first, in a single statement."""
+    limit = page_size(first)
+    position = decode_cursor(after)
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(
+            f"""
+            select * from (
+              select {RUN_COLUMNS},
+                row_number() over (partition by workflow_id order by created_at desc, id desc) as n
+              from public.runs
+              where workflow_id = any($1)
+                and ($2::timestamptz is null or (created_at, id) < ($2, $3))
+            ) ranked where n <= $4
+            order by workflow_id, n
+            """,
+            workflow_ids,
+            position[0] if position else None,
+            position[1] if position else None,
+            limit + 1,
+        )
+    grouped: dict[uuid.UUID, list[RunRecord]] = defaultdict(list)
+    for r in rows:
+        grouped[r["workflow_id"]].append(RunRecord.from_row(r))
+    pages = {}
+    for workflow_id in workflow_ids:
+        runs = grouped.get(workflow_id, [])
+        items = runs[:limit]
+        pages[workflow_id] = Page(
+            items, [encode_cursor(x.created_at, x.id) for x in items], len(runs) > limit
+        )
+    return pages
+
+
+async def node_runs_for_runs(
+    db: Database, viewer: Viewer, run_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[NodeRunRecord]]:
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(
+            f"select {NODE_RUN_COLUMNS} from public.node_runs where run_id = any($1) order by created_at, node_id",
+            run_ids,
+        )
+    grouped: dict[uuid.UUID, list[NodeRunRecord]] = defaultdict(list)
+    for r in rows:
+        grouped[r["run_id"]].append(NodeRunRecord.from_row(r))
+    return grouped

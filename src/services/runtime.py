@@ -1,0 +1,91 @@
+"""The long-lived resources of one process (API or worker), opened once and shared."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from services import database
+from services.auth import TokenVerifier
+from services.config import Settings
+from services.database import Database
+from services.dev_issuer import DevIssuer
+from services.storage import LocalDiskStorage, Storage
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+    verifier: TokenVerifier
+    dev_issuer: DevIssuer | None
+    storage: Storage
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    settings.check_production_secrets()
+    if not settings.DATABASE_URL:
+        raise ConfigurationError(
+            "DATABASE_URL is not set (`make dev` starts an embedded PostgreSQL)"
+        )
+    data_dir = Path(settings.DATA_DIR)
+    db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
+    http = httpx.AsyncClient(timeout=10.0)
+    try:
+        dev_issuer = (
+            DevIssuer(data_dir / "dev-issuer-key.pem", settings.auth_issuer)
+            if settings.uses_dev_issuer
+            else None
+        )
+        secret = (
+            settings.SUPABASE_JWT_SECRET.get_secret_value()
+            if settings.SUPABASE_JWT_SECRET
+            else None
+        )
+        verifier = TokenVerifier(
+            jwks_url=settings.jwks_url, issuer=settings.auth_issuer, http=http, hs256_secret=secret
+        )
+        yield Runtime(
+            settings=settings,
+            db=db,
+            http=http,
+            verifier=verifier,
+            dev_issuer=dev_issuer,
+            storage=_storage(settings, data_dir),
+        )
+    finally:
+        await http.aclose()
+        await db.close()
+
+
+def _storage(settings: Settings, data_dir: Path) -> Storage:
+    return LocalDiskStorage(
+        data_dir / "storage", settings.public_url, _local_secret(data_dir / "files-key")
+    )
+
+
+def _local_secret(path: Path) -> bytes:
+    """A random key kept on disk, so the API and workers sign file URLs alike."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{secrets.token_hex(4)}")
+        temporary.write_bytes(secrets.token_bytes(32))
+        temporary.chmod(0o600)
+        # link() never replaces: when processes race, the first key written wins for all.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+        temporary.unlink()
+    return path.read_bytes()

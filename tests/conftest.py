@@ -1,0 +1,138 @@
+"""The test stack: real PostgreSQL and Redis (the machine's when DATABASE_URL / REDIS_URL
+are set, embedded servers otherwise), a fresh database per session with every migration
+applied, and the real ASGI app served by uvicorn on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from devstack.embedded import ensure_services, free_port
+from graph.app import create_app
+from services.config import Settings
+from services.migrations import migrate
+from services.runtime import Runtime
+from support import User, sign_in
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lattice")
+
+
+@pytest.fixture(scope="session")
+def service_urls(data_dir: Path) -> Iterator[dict[str, str]]:
+    embedded_dir = Path(
+        os.environ.get("LATTICE_TEST_EMBEDDED_DIR", ".lattice/test-embedded")
+    ).resolve()
+    env, handles = ensure_services(embedded_dir)
+    yield env
+    for handle in handles:
+        if hasattr(handle, "terminate"):
+            handle.terminate()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+async def database_url(service_urls: dict[str, str]) -> AsyncIterator[str]:
+    """A database of our own for this session, migrated from nothing, dropped at the end."""
+    admin_url = service_urls["DATABASE_URL"]
+    name = f"lattice_test_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'create database "{name}"')
+    url = _with_database(admin_url, name)
+    await migrate(url)
+    yield url
+    await admin.execute(f'drop database "{name}" with (force)')
+    await admin.close()
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    app: Starlette
+    settings: Settings
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+
+def make_settings(
+    database_url: str, redis_url: str, data_dir: Path, port: int, **overrides: object
+) -> Settings:
+    values: dict[str, object] = {
+        "LATTICE_ENV": "dev",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PORT": port,
+        "DATA_DIR": str(data_dir),
+        "SUPABASE_URL": None,
+        "SUPABASE_JWT_SECRET": None,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
+    """Runs the app under uvicorn on this event loop, so tests reach it over real sockets."""
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.PORT, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield LiveServer(base_url=f"http://127.0.0.1:{settings.PORT}", app=app, settings=settings)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def live(
+    database_url: str, service_urls: dict[str, str], data_dir: Path
+) -> AsyncIterator[LiveServer]:
+    settings = make_settings(database_url, service_urls["REDIS_URL"], data_dir, free_port())
+    async for server in serve(settings):
+        yield server
+
+
+@pytest.fixture
+async def client(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> User:
+    return await sign_in(client)
+
+
+@pytest.fixture
+async def bob(client: httpx.AsyncClient) -> User:
+    return await sign_in(client)
+
+
+@pytest.fixture
+async def pro(client: httpx.AsyncClient) -> User:
+    return await sign_in(client, role="PRO")

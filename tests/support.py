@@ -1,0 +1,111 @@
+"""Helpers for talking to the live test server as a user would."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class User:
+    client: httpx.AsyncClient
+    token: str
+    email: str
+    id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def gql(self, query: str, **variables: Any) -> dict[str, Any]:
+        return await gql(self.client, query, variables, token=self.token)
+
+    async def data(self, query: str, **variables: Any) -> dict[str, Any]:
+        """The data of a query that must succeed."""
+        result = await self.gql(query, **variables)
+        assert "errors" not in result, result["errors"]
+        data: dict[str, Any] = result["data"]
+        return data
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error_codes(result: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in result.get("errors", [])]
+
+
+def problems(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        p for e in result.get("errors", []) for p in e.get("extensions", {}).get("problems", [])
+    ]
+
+
+async def sign_in(
+    client: httpx.AsyncClient, *, role: str | None = None, email: str | None = None
+) -> User:
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+    body: dict[str, Any] = {"email": email}
+    if role:
+        body["role"] = role
+    response = await client.post("/auth/dev/sign-in", json=body)
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    me = await gql(client, "{ viewer { id } }", token=token)
+    return User(client=client, token=token, email=email, id=me["data"]["viewer"]["id"])
+
+
+FLUX = "fal-ai/flux/dev"
+WAN = "fal-ai/wan/v2.2-a14b/image-to-video"
+
+
+def flux_node(node_id: str = "a", col: int = 0, row: int = 0, **params: Any) -> dict[str, Any]:
+    return {
+        "id": node_id,
+        "modelId": FLUX,
+        "col": col,
+        "row": row,
+        "params": {"prompt": "a lighthouse", **params},
+    }
+
+
+def wan_node(node_id: str = "b", col: int = 1, row: int = 0, **params: Any) -> dict[str, Any]:
+    return {
+        "id": node_id,
+        "modelId": WAN,
+        "col": col,
+        "row": row,
+        "params": {"prompt": "waves roll in", **params},
+    }
+
+
+def wire(source: str = "a", target: str = "b") -> dict[str, str]:
+    return {"source": source, "sourcePort": "image", "target": target, "targetPort": "image_url"}
+
+
+CREATE = """
+mutation Create($input: WorkflowInput!) {
+  createWorkflow(input: $input) { id name version nodes { id modelId col row params } edges { source target } }
+}
+"""
+UPDATE = """
+mutation Update($id: ID!, $input: WorkflowInput!, $v: Int!) {
+  updateWorkflow(id: $id, input: $input, expectedVersion: $v) { id name version nodes { id col row } }
+}
+"""

@@ -1,0 +1,317 @@
+"""Who may call the API: Supabase-style tokens verified through the JWKS path, the dev issuer,
+and the tokens that must be refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import websockets
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from conftest import LiveServer
+from devstack.embedded import free_port
+from graph.app import create_app
+from services.auth import TokenVerifier
+from services.config import MissingSecretError, Settings
+from services.errors import Unauthenticated
+from support import User, error_codes, gql, sign_in
+
+
+def claims_for(live: LiveServer, user_id: str, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": live.settings.auth_issuer,
+        "aud": "authenticated",
+        "exp": now + 600,
+        "iat": now,
+        "sub": user_id,
+        "role": "authenticated",
+        "aal": "aal1",
+        "email": "someone@example.com",
+        **overrides,
+    }
+
+
+def dev_key(live: LiveServer) -> tuple[Any, str]:
+    issuer = live.runtime.dev_issuer
+    assert issuer is not None
+    return issuer._key, issuer.kid
+
+
+async def test_dev_sign_in_creates_a_free_profile_on_first_sight(client: httpx.AsyncClient) -> None:
+    user = await sign_in(client)
+    data = await user.data(
+        "{ viewer { id email role credits { freeRemaining periodUsageCents reservedCents } } }"
+    )
+    assert data["viewer"]["email"] == user.email
+    assert data["viewer"]["role"] == "FREE"
+    assert data["viewer"]["credits"] == {
+        "freeRemaining": 100,
+        "periodUsageCents": 0,
+        "reservedCents": 0,
+    }
+
+
+async def test_viewer_is_null_without_a_token(client: httpx.AsyncClient) -> None:
+    assert await gql(client, "{ viewer { id } }") == {"data": {"viewer": None}}
+
+
+async def test_operations_other_than_viewer_need_a_signed_in_user(
+    client: httpx.AsyncClient,
+) -> None:
+    for query in (
+        "{ models { id } }",
+        "{ workflows { edges { cursor } } }",
+        "{ loras { id } }",
+        "{ assets { edges { cursor } } }",
+        'mutation { deleteLora(id: "x") }',
+    ):
+        assert error_codes(await gql(client, query)) == ["UNAUTHENTICATED"], query
+
+
+async def test_a_token_signed_by_another_key_with_our_kid_is_refused(
+    live: LiveServer, client: httpx.AsyncClient, alice: User
+) -> None:
+    _, kid = dev_key(live)
+    forged = jwt.encode(
+        claims_for(live, alice.id),
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"kid": kid},
+    )
+    result = await gql(client, "{ viewer { id } }", token=forged)
+    assert error_codes(result) == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"exp": int(time.time()) - 10}, "expired"),
+        ({"aud": "anon"}, "not for signed-in users"),
+        ({"iss": "https://evil.example.com/auth/v1"}, "invalid"),
+    ],
+)
+async def test_expired_wrong_audience_and_wrong_issuer_tokens_are_refused(
+    live: LiveServer,
+    client: httpx.AsyncClient,
+    alice: User,
+    overrides: dict[str, Any],
+    message: str,
+) -> None:
+    key, kid = dev_key(live)
+    token = jwt.encode(
+        claims_for(live, alice.id, **overrides), key, algorithm="ES256", headers={"kid": kid}
+    )
+    result = await gql(client, "{ viewer { id } }", token=token)
+    assert error_codes(result) == ["UNAUTHENTICATED"]
+    assert message in result["errors"][0]["message"]
+
+
+async def test_alg_none_and_tampered_tokens_are_refused(
+    live: LiveServer, client: httpx.AsyncClient, alice: User
+) -> None:
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    unsigned = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for(live, alice.id))}."
+    assert error_codes(await gql(client, "{ viewer { id } }", token=unsigned)) == [
+        "UNAUTHENTICATED"
+    ]
+
+    header, _, signature = alice.token.split(".")
+    promoted = claims_for(live, str(uuid.uuid4()), app_metadata={"role": "ADMIN"})
+    tampered = f"{header}.{b64(promoted)}.{signature}"
+    assert error_codes(await gql(client, "{ viewer { id } }", token=tampered)) == [
+        "UNAUTHENTICATED"
+    ]
+    assert error_codes(await gql(client, "{ viewer { id } }", token="not-a-jwt")) == [
+        "UNAUTHENTICATED"
+    ]
+
+
+async def test_hs256_is_refused_when_no_legacy_secret_is_configured(
+    live: LiveServer, client: httpx.AsyncClient, alice: User
+) -> None:
+    token = jwt.encode(claims_for(live, alice.id), "guessable-secret-" * 3, algorithm="HS256")
+    result = await gql(client, "{ viewer { id } }", token=token)
+    assert error_codes(result) == ["UNAUTHENTICATED"]
+    assert "HS256" in result["errors"][0]["message"]
+
+
+async def test_role_comes_from_the_database_not_from_user_metadata(
+    live: LiveServer, client: httpx.AsyncClient, alice: User
+) -> None:
+    key, kid = dev_key(live)
+    token = jwt.encode(
+        claims_for(live, alice.id, user_metadata={"role": "ADMIN"}, app_metadata={"role": "ADMIN"}),
+        key,
+        algorithm="ES256",
+        headers={"kid": kid},
+    )
+    data = await gql(client, "{ viewer { role } }", token=token)
+    assert data["data"]["viewer"]["role"] == "FREE"
+
+
+async def test_a_rotated_signing_key_is_fetched_on_its_first_unknown_kid(
+    live: LiveServer, client: httpx.AsyncClient
+) -> None:
+    issuer = live.runtime.dev_issuer
+    assert issuer is not None
+    before = await sign_in(client)
+    old_kid = issuer.kid
+    # Let the verifier's refetch guard lapse, as it would between real rotations.
+    live.runtime.verifier._fetched_at -= 60
+    issuer.rotate()
+    assert issuer.kid != old_kid
+    after = await sign_in(client)
+    assert (await after.data("{ viewer { email } }"))["viewer"]["email"] == after.email
+    # Tokens signed by the retired key stop working once the JWKS no longer lists it.
+    assert error_codes(await before.gql("{ viewer { id } }")) == ["UNAUTHENTICATED"]
+
+
+async def test_hs256_and_rs256_tokens_verify_when_configured() -> None:
+    """The production paths: the legacy HS256 secret, and an RS256 key published in a JWKS."""
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    jwks = {"keys": [{**jwk, "kid": "rsa-1", "alg": "RS256", "use": "sig"}]}
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}/auth/v1"
+
+    async def serve_jwks(_: Any) -> JSONResponse:
+        return JSONResponse(jwks)
+
+    import asyncio
+
+    import uvicorn
+
+    jwks_app = Starlette(routes=[Route("/auth/v1/.well-known/jwks.json", serve_jwks)])
+    server = uvicorn.Server(
+        uvicorn.Config(jwks_app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        async with httpx.AsyncClient() as http:
+            verifier = TokenVerifier(
+                jwks_url=f"{issuer}/.well-known/jwks.json",
+                issuer=issuer,
+                http=http,
+                hs256_secret="s" * 40,
+            )
+            now = int(time.time())
+            claims = {
+                "iss": issuer,
+                "aud": "authenticated",
+                "exp": now + 60,
+                "sub": str(uuid.uuid4()),
+            }
+            rs = jwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": "rsa-1"})
+            assert (await verifier.verify(rs))["sub"] == claims["sub"]
+            hs = jwt.encode(claims, "s" * 40, algorithm="HS256")
+            assert (await verifier.verify(hs))["sub"] == claims["sub"]
+            # An RS256 token claiming HS256 with the public key as the secret (key confusion).
+            public_pem = rsa_key.public_key().public_bytes(
+                encoding=__import__(
+                    "cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]
+                ).Encoding.PEM,
+                format=__import__(
+                    "cryptography.hazmat.primitives.serialization", fromlist=["PublicFormat"]
+                ).PublicFormat.SubjectPublicKeyInfo,
+            )
+            confused = jwt.encode(claims, public_pem.decode()[:60] + "x" * 10, algorithm="HS256")
+            with pytest.raises(Unauthenticated):
+                await verifier.verify(confused)
+            with pytest.raises(Unauthenticated):
+                await verifier.verify(
+                    jwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": "rsa-2"})
+                )
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_websocket_accepts_a_valid_token_and_closes_4403_on_a_bad_one(
+    live: LiveServer, alice: User
+) -> None:
+    url = live.base_url.replace("http", "ws") + "/graphql"
+    async with websockets.connect(
+        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {alice.token}"}}
+            )
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    async with websockets.connect(
+        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+        )
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_the_legacy_websocket_protocol_is_refused(live: LiveServer) -> None:
+    url = live.base_url.replace("http", "ws") + "/graphql"
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with websockets.connect(
+            url, subprotocols=[websockets.Subprotocol("graphql-ws")]
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+def test_production_refuses_to_start_without_a_secret_and_names_it() -> None:
+    with pytest.raises(MissingSecretError, match="FAL_KEY"):
+        Settings(
+            _env_file=None,
+            LATTICE_ENV="production",
+            DATABASE_URL="postgresql://x",
+            REDIS_URL="redis://x",  # type: ignore[call-arg]
+            SUPABASE_URL="https://p.supabase.co",
+            SUPABASE_SERVICE_ROLE_KEY="k",
+            STRIPE_SECRET_KEY="k",
+            STRIPE_WEBHOOK_SECRET="k",
+        ).check_production_secrets()
+
+
+def test_production_has_no_dev_sign_in_route(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        LATTICE_ENV="production",
+        DATABASE_URL="postgresql://x",  # type: ignore[call-arg]
+        REDIS_URL="redis://x",
+        SUPABASE_URL="https://p.supabase.co",
+        SUPABASE_SERVICE_ROLE_KEY="k",
+        FAL_KEY="k",
+        STRIPE_SECRET_KEY="k",
+        STRIPE_WEBHOOK_SECRET="k",
+        DATA_DIR=str(tmp_path),
+    )
+    paths = {getattr(route, "path", None) for route in create_app(settings).routes}
+    assert "/graphql" in paths
+    assert "/auth/dev/sign-in" not in paths
+    assert "/auth/v1/.well-known/jwks.json" not in paths
+
+
+async def test_dev_sign_in_rejects_bad_input(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/auth/dev/sign-in", json={"email": "nope"})).status_code == 400
+    assert (
+        await client.post("/auth/dev/sign-in", json={"email": "a@b.co", "role": "GOD"})
+    ).status_code == 400

@@ -1,0 +1,69 @@
+"""Pro users bring their own LoRAs; URLs are checked before anything could fetch them."""
+
+from __future__ import annotations
+
+import pytest
+
+from support import User, error_codes
+
+ADD = "mutation($input: LoraInput!) { addLora(input: $input) { id name url baseModel } }"
+
+
+def lora(
+    url: str = "https://huggingface.co/me/style.safetensors", base: str = "flux-dev"
+) -> dict[str, str]:
+    return {"name": "My style", "url": url, "baseModel": base}
+
+
+async def test_add_list_and_delete(pro: User) -> None:
+    added = (await pro.data(ADD, input=lora()))["addLora"]
+    assert added["baseModel"] == "flux-dev"
+    assert [x["id"] for x in (await pro.data("{ loras { id } }"))["loras"]] == [added["id"]]
+    assert (await pro.data("mutation($id: ID!) { deleteLora(id: $id) }", id=added["id"]))[
+        "deleteLora"
+    ] is True
+    assert (await pro.data("{ loras { id } }"))["loras"] == []
+
+
+async def test_free_users_are_told_loras_need_pro(alice: User) -> None:
+    result = await alice.gql(ADD, input=lora())
+    assert error_codes(result) == ["UPGRADE_REQUIRED"]
+    assert (await alice.data("{ loras { id } }"))["loras"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://huggingface.co/me/x.safetensors",
+        "https://127.0.0.1/x.safetensors",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/x",
+        "https://user:pw@huggingface.co/x",
+        "https://huggingface.co:8443/x",
+        "https://evil.example.com/x.safetensors",
+        "https://huggingface.co.evil.com/x",
+        "file:///etc/passwd",
+        "not a url",
+    ],
+)
+async def test_unsafe_urls_are_rejected_and_nothing_is_saved(pro: User, url: str) -> None:
+    result = await pro.gql(ADD, input=lora(url=url))
+    assert error_codes(result) == ["VALIDATION_ERROR"]
+    assert result["errors"][0]["extensions"]["problems"][0]["field"] == "url"
+    assert (await pro.data("{ loras { id } }"))["loras"] == []
+
+
+async def test_unknown_base_model_is_rejected(pro: User) -> None:
+    assert error_codes(await pro.gql(ADD, input=lora(base="sdxl"))) == ["VALIDATION_ERROR"]
+
+
+async def test_another_user_cannot_see_or_delete_a_lora(pro: User, client: object) -> None:
+    from support import sign_in
+
+    other = await sign_in(client, role="PRO")  # type: ignore[arg-type]
+    added = (await pro.data(ADD, input=lora()))["addLora"]
+    assert (await other.data("{ loras { id } }"))["loras"] == []
+    assert error_codes(
+        await other.gql("mutation($id: ID!) { deleteLora(id: $id) }", id=added["id"])
+    ) == ["NOT_FOUND"]
+    assert len((await pro.data("{ loras { id } }"))["loras"]) == 1
