@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+import redis as redis_sync
 import uvicorn
 from starlette.applications import Starlette
 
@@ -24,6 +27,18 @@ from services.config import Settings
 from services.migrations import migrate
 from services.runtime import Runtime
 from support import User, sign_in
+
+pytest_plugins = ["fal_plugin"]
+
+
+@pytest.fixture(scope="session")
+def test_redis_url(service_urls: dict[str, str]) -> str:
+    """A Redis database of the tests' own, so a dev stack on the same server never takes
+    (or gives) queue messages; emptied at the start of the session."""
+    parts = urlsplit(service_urls["REDIS_URL"])
+    url = urlunsplit(parts._replace(path="/13"))
+    redis_sync.Redis.from_url(url).flushdb()
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -109,10 +124,8 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-async def live(
-    database_url: str, service_urls: dict[str, str], data_dir: Path
-) -> AsyncIterator[LiveServer]:
-    settings = make_settings(database_url, service_urls["REDIS_URL"], data_dir, free_port())
+async def live(database_url: str, test_redis_url: str, data_dir: Path) -> AsyncIterator[LiveServer]:
+    settings = make_settings(database_url, test_redis_url, data_dir, free_port())
     async for server in serve(settings):
         yield server
 
@@ -136,3 +149,58 @@ async def bob(client: httpx.AsyncClient) -> User:
 @pytest.fixture
 async def pro(client: httpx.AsyncClient) -> User:
     return await sign_in(client, role="PRO")
+
+
+class Worker:
+    """A real `dramatiq jobs.worker` process, configured like the API it serves."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "6"],
+            env=self.env,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no acknowledgement, as when a machine dies."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+WORKER_TUNING = {
+    # Short enough that the worker-kill test sees redelivery within seconds.
+    "QUEUE_HEARTBEAT_TIMEOUT_MS": "2000",
+    "QUEUE_MAINTENANCE_CHANCE": "200000",
+    "NODE_LEASE_SECONDS": "3",
+    "NODE_DEADLINE_SECONDS": "6",
+}
+
+
+@pytest.fixture(scope="session")
+def worker(live: LiveServer, fal_server: object) -> Iterator[Worker]:
+    s = live.settings
+    env = {
+        **os.environ,
+        **WORKER_TUNING,
+        "LATTICE_ENV": "dev",
+        "DATABASE_URL": str(s.DATABASE_URL),
+        "REDIS_URL": str(s.REDIS_URL),
+        "DATA_DIR": s.DATA_DIR,
+        "PORT": str(s.PORT),
+    }
+    running = Worker(env)
+    running.start()
+    yield running
+    running.stop()

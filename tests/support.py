@@ -109,3 +109,64 @@ mutation Update($id: ID!, $input: WorkflowInput!, $v: Int!) {
   updateWorkflow(id: $id, input: $input, expectedVersion: $v) { id name version nodes { id col row } }
 }
 """
+
+
+RUN = """
+mutation Run($id: ID!, $key: String!, $targets: [ID!]) {
+  runWorkflow(id: $id, idempotencyKey: $key, targetNodeIds: $targets) { id status estimatedCostCents }
+}
+"""
+RUN_STATE = """
+query State($id: ID!) {
+  run(id: $id) {
+    id status costCents estimatedCostCents finishedAt
+    nodeRuns { id nodeId status error progress queuePosition logs
+               outputs { id kind url width height durationSeconds contentType storage expiresAt } }
+  }
+}
+"""
+RUN_EVENTS = """
+subscription Events($runId: ID!) {
+  runEvents(runId: $runId) {
+    run { id status costCents nodeRuns { nodeId status } }
+    nodeRun { nodeId status queuePosition progress logs error outputs { id kind url } }
+  }
+}
+"""
+FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+async def wait_for_run(user: User, run_id: str, *, timeout: float = 60) -> dict[str, Any]:
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        run = (await user.data(RUN_STATE, id=run_id))["run"]
+        if run["status"] in FINISHED:
+            return dict(run)
+        assert asyncio.get_running_loop().time() < deadline, f"run still {run['status']}: {run}"
+        await asyncio.sleep(0.1)
+
+
+async def wait_for_node(
+    user: User, run_id: str, node_id: str, statuses: tuple[str, ...], *, timeout: float = 30
+) -> dict[str, Any]:
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        run = (await user.data(RUN_STATE, id=run_id))["run"]
+        node = next(n for n in run["nodeRuns"] if n["nodeId"] == node_id)
+        if node["status"] in statuses:
+            return dict(node)
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"node {node_id} still {node['status']}"
+        )
+        await asyncio.sleep(0.05)
+
+
+async def credits(user: User) -> dict[str, int]:
+    data = await user.data(
+        "{ viewer { credits { freeRemaining periodUsageCents reservedCents } } }"
+    )
+    return dict(data["viewer"]["credits"])

@@ -278,7 +278,7 @@ async def test_the_legacy_websocket_protocol_is_refused(live: LiveServer) -> Non
 
 
 def test_production_refuses_to_start_without_a_secret_and_names_it() -> None:
-    with pytest.raises(MissingSecretError, match="FAL_KEY"):
+    with pytest.raises(MissingSecretError, match="STRIPE_WEBHOOK_SECRET"):
         Settings(
             _env_file=None,
             LATTICE_ENV="production",
@@ -287,7 +287,7 @@ def test_production_refuses_to_start_without_a_secret_and_names_it() -> None:
             SUPABASE_URL="https://p.supabase.co",
             SUPABASE_SERVICE_ROLE_KEY="k",
             STRIPE_SECRET_KEY="k",
-            STRIPE_WEBHOOK_SECRET="k",
+            FAL_KEY="k",
         ).check_production_secrets()
 
 

@@ -1,5 +1,6 @@
 """`make dev`: the whole product on one machine with no keys. Starts PostgreSQL and Redis
-when their URLs are unset, applies migrations, then runs the API and a worker until Ctrl+C."""
+when their URLs are unset, applies migrations, then runs the API and a worker (and the local
+fal server when FAL_KEY is unset) until Ctrl+C."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def main() -> None:
         **env,
         "LATTICE_ENV": settings.LATTICE_ENV,
         "DATA_DIR": str(data_dir),
+        **_local_fal(settings, data_dir),
     }
     python = sys.executable
     processes = {
@@ -61,6 +63,26 @@ def main() -> None:
     for handle in handles:
         if isinstance(handle, subprocess.Popen):
             handle.terminate()
+
+
+def _local_fal(settings: Settings, data_dir: Path) -> dict[str, str]:
+    """Without a FAL_KEY, point fal-client at the local fal server through its own settings."""
+    if settings.FAL_KEY:
+        return {}
+    from devstack.embedded import free_port
+    from devstack.tls import ensure_local_tls
+
+    tls = ensure_local_tls(data_dir / "tls")
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    return {
+        "FAL_KEY": "local-dev-key",
+        "FAL_RUN_HOST": host,
+        "FAL_QUEUE_RUN_HOST": host,
+        "SSL_CERT_FILE": str(tls.ca),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "LATTICE_FAL_SERVER_ARGS": f"--port {port} --tls-dir {data_dir / 'tls'}",
+    }
 
 
 def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from graph.routes import dev_auth, system
+from graph.routes import dev_auth, system, uploads
 from graph.routes.client import CLIENT_DIST, SinglePageApp
 from graph.schema import build_schema
 from graph.view import LatticeGraphQL
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *system.routes,
+        *uploads.routes,
     ]
     if settings.uses_dev_issuer:
         routes += dev_auth.routes

@@ -51,6 +51,10 @@ class Context:
             raise Unauthenticated("Sign in to use Lattice")
         return viewer
 
+    def reset_loaders(self) -> None:
+        """A subscription lives long: each event reads fresh state, not a cached batch."""
+        self._loaders = None
+
     async def loaders(self) -> Loaders:
         if self._loaders is None:
             viewer = await self.require_viewer()

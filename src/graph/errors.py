@@ -42,3 +42,8 @@ class ErrorCodes(SchemaExtension):
         result: Any = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
             result.errors = [present(e, mask=self.mask) for e in result.errors]
+
+
+def coded(exc: LatticeError) -> GraphQLError:
+    """Subscription errors do not pass through operation hooks; resolvers convert them here."""
+    return GraphQLError(exc.message, extensions=exc.extensions(), original_error=exc)

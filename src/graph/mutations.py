@@ -10,7 +10,7 @@ import strawberry
 from graph.inputs import LoraInput, WorkflowInput
 from graph.types import Asset as AssetType
 from graph.types import CheckoutSession, Info, Lora, PortalSession, Run, Viewer, Workflow, parse_id
-from services import accounts, assets, loras, workflows
+from services import accounts, assets, loras, persistence, run_start, workflows
 from services.errors import NotAvailable, NotFound, ValidationFailed
 
 
@@ -59,18 +59,30 @@ class Mutation:
         idempotency_key: str,
         target_node_ids: list[strawberry.ID] | None = None,
     ) -> Run:
-        await info.context.require_viewer()
-        raise NotAvailable("Running workflows")
+        viewer = await info.context.require_viewer()
+        workflow_id = _require_id(id, "Workflow")
+        targets = [str(t) for t in target_node_ids] if target_node_ids is not None else None
+        record = await run_start.start_run(
+            info.context.runtime.engine, viewer, workflow_id, idempotency_key, targets
+        )
+        return Run.of(record)
 
     @strawberry.mutation
     async def cancel_run(self, info: Info, id: strawberry.ID) -> Run:
-        await info.context.require_viewer()
-        raise NotAvailable("Cancelling runs")
+        viewer = await info.context.require_viewer()
+        record = await run_start.cancel_run(
+            info.context.runtime.engine, viewer, _require_id(id, "Run")
+        )
+        return Run.of(record)
 
     @strawberry.mutation(description="Copies a temporary asset into persistent storage (Pro).")
     async def persist_asset(self, info: Info, id: strawberry.ID) -> AssetType:
-        await info.context.require_viewer()
-        raise NotAvailable("Persistent storage")
+        viewer = await info.context.require_viewer()
+        runtime = info.context.runtime
+        record = await persistence.persist_asset(
+            runtime.db, runtime.storage, runtime.http, viewer, _require_id(id, "Asset")
+        )
+        return AssetType.of(record)
 
     @strawberry.mutation
     async def delete_asset(self, info: Info, id: strawberry.ID) -> bool:

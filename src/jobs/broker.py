@@ -10,5 +10,9 @@ from services.queue import make_broker
 settings = Settings()
 if not settings.REDIS_URL:
     raise SystemExit("REDIS_URL is not set (`make dev` starts an embedded Redis)")
-broker = make_broker(settings.REDIS_URL)
+broker = make_broker(
+    settings.REDIS_URL,
+    heartbeat_timeout_ms=settings.QUEUE_HEARTBEAT_TIMEOUT_MS,
+    maintenance_chance=settings.QUEUE_MAINTENANCE_CHANCE,
+)
 dramatiq.set_broker(broker)

@@ -47,6 +47,19 @@ class Settings(BaseSettings):
     DATA_DIR: str = ".lattice"
     FREE_MONTHLY_CREDITS_CENTS: int = Field(default=100, ge=0)
     DB_POOL_MAX: int = Field(default=10, ge=1)
+    # How long fal may take for one node before it is cancelled and fails.
+    NODE_DEADLINE_SECONDS: float = Field(default=900.0, gt=0)
+    # fal keeps media at least 7 days by default; temporary assets expire from the gallery then.
+    TEMPORARY_ASSET_DAYS: int = Field(default=7, ge=1)
+    # A worker silent this long is presumed dead and its unfinished messages are redelivered;
+    # maintenance (which does the redelivery) runs on this many Redis commands in a million.
+    QUEUE_HEARTBEAT_TIMEOUT_MS: int = Field(default=60_000, ge=1000)
+    QUEUE_MAINTENANCE_CHANCE: int = Field(default=1000, ge=0, le=1_000_000)
+    # A worker executing a node renews a lease this long; a duplicate delivery of the same
+    # node waits for it to lapse (the holder died) before resuming the node's fal request.
+    NODE_LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    # Billable mutations (runs) each user may start per minute.
+    RUNS_PER_MINUTE: int = Field(default=30, ge=1)
 
     @property
     def is_dev(self) -> bool:

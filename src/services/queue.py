@@ -11,10 +11,23 @@ from dramatiq.middleware import AsyncIO
 
 NAMESPACE = "lattice"
 QUEUE = "nodes"
+EXECUTE_NODE = "execute_node"
 
 
-def make_broker(redis_url: str) -> RedisBroker:
-    broker = RedisBroker(url=redis_url, namespace=NAMESPACE)
+def send_nodes(broker: dramatiq.Broker, node_run_ids: list[str]) -> None:
+    for node_run_id in node_run_ids:
+        send(broker, EXECUTE_NODE, node_run_id)
+
+
+def make_broker(
+    redis_url: str, *, heartbeat_timeout_ms: int = 60_000, maintenance_chance: int = 1000
+) -> RedisBroker:
+    broker = RedisBroker(
+        url=redis_url,
+        namespace=NAMESPACE,
+        heartbeat_timeout=heartbeat_timeout_ms,
+        maintenance_chance=maintenance_chance,
+    )
     # Actors are coroutines: one event loop per worker process, shared by its threads.
     broker.add_middleware(AsyncIO())
     return broker

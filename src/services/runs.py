@@ -141,3 +141,13 @@ async def node_runs_for_runs(
     for r in rows:
         grouped[r["run_id"]].append(NodeRunRecord.from_row(r))
     return grouped
+
+
+async def node_run_by_id(
+    db: Database, viewer: Viewer, node_run_id: uuid.UUID
+) -> NodeRunRecord | None:
+    async with db.as_user(viewer.claims) as conn:
+        row = await conn.fetchrow(
+            f"select {NODE_RUN_COLUMNS} from public.node_runs where id = $1", node_run_id
+        )
+    return NodeRunRecord.from_row(row) if row else None

@@ -10,13 +10,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dramatiq
 import httpx
+import redis.asyncio as aioredis
 
 from services import database
 from services.auth import TokenVerifier
 from services.config import Settings
 from services.database import Database
 from services.dev_issuer import DevIssuer
+from services.engine import Engine
+from services.events import EventHub
+from services.queue import make_broker
 from services.storage import LocalDiskStorage, Storage
 
 
@@ -32,6 +37,8 @@ class Runtime:
     verifier: TokenVerifier
     dev_issuer: DevIssuer | None
     storage: Storage
+    engine: Engine
+    hub: EventHub
 
 
 @asynccontextmanager
@@ -41,10 +48,15 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         raise ConfigurationError(
             "DATABASE_URL is not set (`make dev` starts an embedded PostgreSQL)"
         )
+    if not settings.REDIS_URL:
+        raise ConfigurationError("REDIS_URL is not set (`make dev` starts an embedded Redis)")
     data_dir = Path(settings.DATA_DIR)
     db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
     http = httpx.AsyncClient(timeout=10.0)
+    redis = aioredis.from_url(settings.REDIS_URL)
+    hub = EventHub(redis)
     try:
+        await hub.start()
         dev_issuer = (
             DevIssuer(data_dir / "dev-issuer-key.pem", settings.auth_issuer)
             if settings.uses_dev_issuer
@@ -64,14 +76,20 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             http=http,
             verifier=verifier,
             dev_issuer=dev_issuer,
-            storage=_storage(settings, data_dir),
+            storage=local_storage(settings),
+            engine=Engine(settings=settings, db=db, redis=redis, broker=_broker(settings)),
+            hub=hub,
         )
     finally:
+        await hub.stop()
+        await redis.aclose()
         await http.aclose()
         await db.close()
 
 
-def _storage(settings: Settings, data_dir: Path) -> Storage:
+def local_storage(settings: Settings) -> Storage:
+    """Local disk in dev and tests; the API and workers share the folder and its key."""
+    data_dir = Path(settings.DATA_DIR)
     return LocalDiskStorage(
         data_dir / "storage", settings.public_url, _local_secret(data_dir / "files-key")
     )
@@ -89,3 +107,12 @@ def _local_secret(path: Path) -> bytes:
             os.link(temporary, path)
         temporary.unlink()
     return path.read_bytes()
+
+
+def _broker(settings: Settings) -> dramatiq.Broker:
+    assert settings.REDIS_URL
+    return make_broker(
+        settings.REDIS_URL,
+        heartbeat_timeout_ms=settings.QUEUE_HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=settings.QUEUE_MAINTENANCE_CHANCE,
+    )

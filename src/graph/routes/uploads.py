@@ -1,0 +1,52 @@
+"""`POST /api/uploads`: one image as multipart field `file`, with the same bearer token as
+GraphQL; answers the new asset's id and a URL to show it."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from services.accounts import viewer_from_claims
+from services.auth import bearer_token
+from services.errors import LatticeError, Unauthenticated
+from services.runtime import Runtime
+from services.uploads import MAX_UPLOAD_BYTES, upload_image
+
+
+async def upload(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise Unauthenticated("Sign in to upload")
+        viewer = await viewer_from_claims(runtime.db, await runtime.verifier.verify(token))
+        async with request.form(
+            max_files=1, max_fields=2, max_part_size=MAX_UPLOAD_BYTES + 1
+        ) as form:
+            file = form.get("file")
+            if file is None or isinstance(file, str):
+                return JSONResponse(
+                    {
+                        "error": {
+                            "code": "VALIDATION_ERROR",
+                            "message": "Send the image as field 'file'",
+                        }
+                    },
+                    400,
+                )
+            data = await file.read()
+        asset = await upload_image(
+            runtime.db, runtime.storage, viewer, data, runtime.settings.TEMPORARY_ASSET_DAYS
+        )
+    except LatticeError as exc:
+        status = 401 if isinstance(exc, Unauthenticated) else 400
+        return JSONResponse({"error": {"message": exc.message, **exc.extensions()}}, status)
+    assert asset.storage_path is not None
+    url = (await runtime.storage.signed_urls([asset.storage_path]))[asset.storage_path]
+    return JSONResponse(
+        {"id": str(asset.id), "url": url, "width": asset.width, "height": asset.height}, 201
+    )
+
+
+routes = [Route("/api/uploads", upload, methods=["POST"])]

@@ -1,0 +1,47 @@
+"""The worker process's resources, opened once on the actors' event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+import redis.asyncio as aioredis
+from services.fal_gateway import FalGateway
+
+from jobs.broker import broker, settings
+from services import database
+from services.engine import Engine
+from services.runtime import local_storage
+from services.storage import Storage
+
+
+@dataclass
+class WorkerContext:
+    engine: Engine
+    fal: FalGateway
+    storage: Storage
+    http: httpx.AsyncClient
+
+
+_context: WorkerContext | None = None
+_lock: asyncio.Lock | None = None
+
+
+async def worker_context() -> WorkerContext:
+    global _context, _lock
+    if _context is None:
+        _lock = _lock or asyncio.Lock()
+        async with _lock:
+            if _context is None:
+                assert settings.DATABASE_URL and settings.REDIS_URL
+                db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
+                redis = aioredis.from_url(settings.REDIS_URL)
+                fal_key = settings.FAL_KEY.get_secret_value() if settings.FAL_KEY else ""
+                _context = WorkerContext(
+                    engine=Engine(settings=settings, db=db, redis=redis, broker=broker),
+                    fal=FalGateway(fal_key),
+                    storage=local_storage(settings),
+                    http=httpx.AsyncClient(timeout=60.0, follow_redirects=True),
+                )
+    return _context

@@ -1,0 +1,130 @@
+"""Executes one node run on fal: resolve inputs, reuse a cached result or submit (once) and
+follow the request, record outputs, settle the cost, and queue what became ready.
+
+A message may be delivered more than once (a worker killed mid-node is redelivered), so every
+step is guarded: the node's lease keeps two deliveries from working at once, the stored fal
+request id is resumed instead of submitted again, and the state changes are idempotent."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import dramatiq
+import httpx
+from services.fal_gateway import FalError, FalUpdate
+
+from jobs.broker import broker
+from jobs.context import WorkerContext, worker_context
+from services import node_io, node_state
+from services.catalog import CATALOG
+from services.media_probe import probe_video
+from services.node_state import NodeWork, Transition
+from services.queue import EXECUTE_NODE, QUEUE
+
+log = logging.getLogger(__name__)
+
+
+class LeaseHeld(Exception):
+    """Another delivery is working on this node; retry once its lease may have lapsed."""
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dramatiq.actor(
+    actor_name=EXECUTE_NODE,
+    broker=broker,
+    queue_name=QUEUE,
+    max_retries=20,
+    min_backoff=1_000,
+    max_backoff=30_000,
+    time_limit=3_600_000,
+    retry_when=lambda retries, exc: isinstance(exc, LeaseHeld) or retries < 5,
+)
+async def execute_node(node_run_id: str) -> None:
+    ctx = await worker_context()
+    work = await node_state.load(ctx.engine.db, uuid.UUID(node_run_id))
+    if work is None or work.status in node_state.TERMINAL or work.status == "PENDING":
+        return  # already done, or not ready: a duplicate or stale delivery
+    settings = ctx.engine.settings
+    if not await node_state.claim(ctx.engine.db, work, settings.NODE_LEASE_SECONDS):
+        raise LeaseHeld(node_run_id)
+    try:
+        transition = await _execute(ctx, work)
+    except Cancelled:
+        transition = await node_state.fail(ctx.engine.db, work, "cancelled", status="CANCELLED")
+    except (FalError, node_io.InputError) as exc:
+        log.info("node %s failed: %s", work.id, exc)
+        transition = await node_state.fail(ctx.engine.db, work, str(exc) or type(exc).__name__)
+    await _announce(ctx, work, transition)
+
+
+async def _execute(ctx: WorkerContext, work: NodeWork) -> Transition:
+    engine = ctx.engine
+    if work.run_status == "CANCELLED" or await engine.cancel_requested(work.run_id):
+        raise Cancelled
+    inputs = await node_io.resolve(engine.db, ctx.storage, work)
+    request_id = work.fal_request_id
+    if request_id is None:
+        cache_key = inputs.cache_key(work.model_id)
+        if cache_key is not None:
+            hit = await node_state.cached_result(engine.db, work.user_id, cache_key)
+            if hit is not None:
+                return await node_state.mark_cached(engine.db, work, hit, inputs.identity)
+            await node_state.set_cache_key(engine.db, work, cache_key)
+        request_id = await ctx.fal.submit(work.model_id, inputs.arguments)
+        if not await node_state.record_submission(engine.db, work, request_id, inputs.identity):
+            await ctx.fal.cancel(work.model_id, request_id)
+            raise Cancelled
+        await engine.publish(work.run_id, [work.id])
+
+    async def on_update(update: FalUpdate) -> None:
+        if await engine.cancel_requested(work.run_id):
+            raise Cancelled
+        active = await node_state.record_progress(
+            engine.db,
+            work,
+            status="QUEUED" if update.status == "QUEUED" else "RUNNING",
+            queue_position=update.queue_position,
+            progress=update.progress,
+            new_logs=update.new_logs,
+            lease_seconds=engine.settings.NODE_LEASE_SECONDS,
+        )
+        if not active:
+            raise Cancelled
+        await engine.publish(work.run_id, [work.id])
+
+    try:
+        result = await ctx.fal.follow(
+            work.model_id, request_id, on_update, deadline_s=engine.settings.NODE_DEADLINE_SECONDS
+        )
+    except Cancelled:
+        await ctx.fal.cancel(work.model_id, request_id)
+        raise
+    assets = node_io.output_assets(work, result, engine.settings.TEMPORARY_ASSET_DAYS)
+    for asset in assets:
+        if asset["kind"] == "VIDEO":
+            await _measure_video(ctx.http, asset)
+    cost = CATALOG[work.model_id].estimate_cents(work.params)
+    return await node_state.succeed(engine.db, work, cost, assets)
+
+
+async def _measure_video(http: httpx.AsyncClient, asset: dict[str, object]) -> None:
+    """Width and height let the gallery reserve the tile's space before the video loads."""
+    try:
+        response = await http.get(str(asset["source_url"]))
+        response.raise_for_status()
+        info = probe_video(response.content)
+    except Exception:  # a missing preview size is cosmetic; never fail a paid node for it
+        log.warning("could not measure %s", asset["source_url"], exc_info=True)
+        return
+    asset.update(width=info.width, height=info.height, file_size_bytes=len(response.content))
+    if info.duration_seconds:
+        asset["duration_seconds"] = info.duration_seconds
+
+
+async def _announce(ctx: WorkerContext, work: NodeWork, transition: Transition) -> None:
+    await ctx.engine.send_nodes(transition.to_send)
+    await ctx.engine.publish(work.run_id, transition.changed)

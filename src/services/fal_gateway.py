@@ -1,0 +1,177 @@
+"""fal.ai through the real `fal-client`: submit once, follow the queue (position, logs,
+progress) until the result, cancel. fal-client itself retries 408/409/429 and ingress errors;
+what is left becomes one of our typed errors so the node fails cleanly and the worker lives on."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import fal_client
+import httpx
+
+POLL_INTERVAL_SECONDS = 0.25
+STEP = re.compile(r"(\d+)\s*/\s*(\d+)")
+
+
+class FalError(Exception):
+    """A node cannot complete on fal; the message is shown to the user."""
+
+
+class FalValidationError(FalError):
+    """fal rejected the inputs (422)."""
+
+
+class FalModelError(FalError):
+    """The model ran and failed."""
+
+
+class FalDeadlineExceeded(FalError):
+    pass
+
+
+class FalUnavailable(FalError):
+    """fal could not be reached or answered with a server error."""
+
+
+@dataclass(frozen=True)
+class FalUpdate:
+    status: Literal["QUEUED", "RUNNING"]
+    queue_position: int | None = None
+    new_logs: list[str] = field(default_factory=list)
+    progress: float | None = None
+
+
+class FalGateway:
+    def __init__(self, key: str, *, poll_interval: float = POLL_INTERVAL_SECONDS) -> None:
+        self._client = fal_client.AsyncClient(key=key)
+        self._poll_interval = poll_interval
+
+    async def submit(self, model_id: str, arguments: dict[str, Any]) -> str:
+        try:
+            handle = await self._client.submit(model_id, arguments)
+        except (fal_client.client.FalClientError, httpx.HTTPError, OSError) as exc:
+            raise _translate(exc) from exc
+        return str(handle.request_id)
+
+    async def follow(
+        self,
+        model_id: str,
+        request_id: str,
+        on_update: Callable[[FalUpdate], Awaitable[None]],
+        *,
+        deadline_s: float,
+        logs_seen: int = 0,
+    ) -> dict[str, Any]:
+        """Reports each change until the request completes, then returns its result. Works
+        as well for a request submitted by an earlier process (resume after a restart)."""
+        deadline = time.monotonic() + deadline_s
+        last: FalUpdate | None = None
+        try:
+            handle = await self._client.get_handle(model_id, request_id)
+            while True:
+                if time.monotonic() > deadline:
+                    await self.cancel(model_id, request_id)
+                    raise FalDeadlineExceeded(
+                        f"fal did not finish within {deadline_s:.0f} s; the request was cancelled"
+                    )
+                remaining = max(0.1, deadline - time.monotonic())
+                try:
+                    status = await asyncio.wait_for(
+                        handle.status(with_logs=True), timeout=remaining
+                    )
+                except TimeoutError:
+                    continue  # the deadline check above cancels
+                if isinstance(status, fal_client.Completed):
+                    if status.error:
+                        raise FalModelError(status.error)
+                    break
+                update, logs_seen = _update(status, logs_seen)
+                if update != last:
+                    await on_update(update)
+                    last = update
+                await asyncio.sleep(self._poll_interval)
+            return await self._result(handle)
+        except (fal_client.client.FalClientError, httpx.HTTPError, OSError, KeyError) as exc:
+            # Only fal's own failures are translated; whatever on_update raises (a cancel,
+            # say) passes through untouched.
+            raise _translate(exc) from exc
+
+    async def _result(self, handle: Any) -> dict[str, Any]:
+        response = await handle.client.get(handle.response_url)
+        if response.status_code >= 400:
+            raise _translate_response(response)
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def cancel(self, model_id: str, request_id: str) -> None:
+        """Idempotent: a request already finished or unknown is simply left alone."""
+        try:
+            await self._client.cancel(model_id, request_id)
+        except fal_client.client.FalClientHTTPError as exc:
+            if exc.status_code not in (400, 404):
+                raise _translate(exc) from exc
+        except httpx.HTTPError as exc:
+            raise FalUnavailable(f"fal could not be reached to cancel: {exc}") from exc
+
+
+def _update(status: Any, logs_seen: int) -> tuple[FalUpdate, int]:
+    if isinstance(status, fal_client.Queued):
+        return FalUpdate("QUEUED", queue_position=status.position), logs_seen
+    logs = [str(entry.get("message", "")) for entry in (getattr(status, "logs", None) or [])]
+    fresh = logs[logs_seen:]
+    return FalUpdate("RUNNING", new_logs=fresh, progress=_progress(logs)), max(logs_seen, len(logs))
+
+
+def _progress(logs: list[str]) -> float | None:
+    for line in reversed(logs):
+        match = STEP.search(line)
+        if match and int(match[2]) > 0:
+            return min(1.0, int(match[1]) / int(match[2]))
+    return None
+
+
+def _translate(exc: Exception) -> FalError:
+    if isinstance(exc, fal_client.client.FalClientHTTPError):
+        return _from_status(exc.status_code, exc.message)
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return FalUnavailable(f"fal could not be reached: {exc}")
+    return FalUnavailable(f"fal failed unexpectedly: {exc}")
+
+
+def _translate_response(response: httpx.Response) -> FalError:
+    try:
+        body = response.json()
+        detail = body.get("detail", response.text) if isinstance(body, dict) else response.text
+    except ValueError:
+        detail = response.text
+    return _from_status(response.status_code, detail)
+
+
+def _from_status(status_code: int, detail: Any) -> FalError:
+    message = _describe(detail)
+    if status_code == 422:
+        return FalValidationError(message)
+    if status_code >= 500:
+        return FalUnavailable(f"fal is unavailable ({status_code}): {message}")
+    return FalModelError(message)
+
+
+def _describe(detail: Any) -> str:
+    """fal's 422 detail is a list of {loc, msg}; make it one readable line."""
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                where = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                parts.append(
+                    f"{where}: {item.get('msg', '')}" if where else str(item.get("msg", ""))
+                )
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return str(detail)

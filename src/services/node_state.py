@@ -1,0 +1,323 @@
+"""Every state change of a node run, each a guarded update in one transaction, so a message
+delivered twice or a worker restarted mid-node changes state (and money) exactly once.
+Callers publish the returned node run ids after the transaction commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from services import ledger
+from services.database import Database
+from services.workflow_graph import Graph
+
+ACTIVE = ("QUEUED", "RUNNING")
+TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED", "CACHED")
+DONE_OK = ("SUCCEEDED", "CACHED")
+
+
+@dataclass(frozen=True)
+class NodeWork:
+    """Everything a worker needs to execute one node run."""
+
+    id: uuid.UUID
+    run_id: uuid.UUID
+    user_id: uuid.UUID
+    node_id: str
+    model_id: str
+    params: dict[str, Any]
+    status: str
+    fal_request_id: str | None
+    run_status: str
+    graph: Graph
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What a state change touched: the node runs whose state changed, and which to send."""
+
+    changed: list[uuid.UUID]
+    to_send: list[uuid.UUID]
+
+
+async def load(db: Database, node_run_id: uuid.UUID) -> NodeWork | None:
+    async with db.as_service() as conn:
+        row = await conn.fetchrow(
+            """
+            select n.id, n.run_id, n.user_id, n.node_id, n.model_id, n.params, n.status, n.fal_request_id,
+                   r.status as run_status, r.graph
+            from public.node_runs n join public.runs r on r.id = n.run_id where n.id = $1
+            """,
+            node_run_id,
+        )
+    if row is None:
+        return None
+    return NodeWork(
+        row["id"],
+        row["run_id"],
+        row["user_id"],
+        row["node_id"],
+        row["model_id"],
+        row["params"],
+        row["status"],
+        row["fal_request_id"],
+        row["run_status"],
+        Graph.from_json(row["graph"]),
+    )
+
+
+async def claim(db: Database, work: NodeWork, lease_seconds: float) -> bool:
+    """Takes (or renews) the node's lease; False while another worker holds it."""
+    async with db.as_service() as conn:
+        claimed = await conn.fetchval(
+            """
+            update public.node_runs set lease_until = now() + make_interval(secs => $2)
+            where id = $1 and status in ('QUEUED', 'RUNNING') and (lease_until is null or lease_until < now())
+            returning id
+            """,
+            work.id,
+            lease_seconds,
+        )
+    return claimed is not None
+
+
+async def record_submission(
+    db: Database, work: NodeWork, request_id: str, inputs: dict[str, Any]
+) -> bool:
+    """Stores fal's request id at once: a redelivered message resumes it instead of paying again."""
+    async with db.as_service() as conn:
+        updated = await conn.fetchval(
+            """
+            update public.node_runs set fal_request_id = $2, inputs = $3, started_at = coalesce(started_at, now())
+            where id = $1 and status in ('QUEUED', 'RUNNING') and fal_request_id is null returning id
+            """,
+            work.id,
+            request_id,
+            inputs,
+        )
+        await conn.execute(
+            "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
+            work.run_id,
+        )
+    return updated is not None
+
+
+async def record_progress(
+    db: Database,
+    work: NodeWork,
+    *,
+    status: str,
+    queue_position: int | None,
+    progress: float | None,
+    new_logs: list[str],
+    lease_seconds: float,
+) -> bool:
+    """Writes what fal reported and renews the lease. False when the node is no longer
+    active (cancelled elsewhere): the worker should stop."""
+    async with db.as_service() as conn:
+        updated = await conn.fetchval(
+            """
+            update public.node_runs set status = $2, queue_position = $3,
+              progress = coalesce($4, progress), logs = logs || $5::text[],
+              started_at = coalesce(started_at, now()), lease_until = now() + make_interval(secs => $6)
+            where id = $1 and status in ('QUEUED', 'RUNNING') returning id
+            """,
+            work.id,
+            status,
+            queue_position if status == "QUEUED" else None,
+            progress,
+            new_logs,
+            lease_seconds,
+        )
+    return updated is not None
+
+
+async def succeed(
+    db: Database, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
+) -> Transition:
+    """Records outputs, charges the node, and queues every downstream node now ready."""
+    async with db.as_service() as conn:
+        await _lock_run(conn, work.run_id)
+        for asset in asset_rows:
+            await conn.execute(
+                """
+                insert into public.assets (user_id, kind, storage, source_url, storage_path, expires_at, width, height,
+                  duration_seconds, content_type, file_size_bytes, model_id, params, run_id, node_run_id, output_index)
+                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                on conflict (node_run_id, output_index) do nothing
+                """,
+                work.user_id,
+                asset["kind"],
+                asset["storage"],
+                asset["source_url"],
+                asset.get("storage_path"),
+                asset["expires_at"],
+                asset.get("width"),
+                asset.get("height"),
+                asset.get("duration_seconds"),
+                asset["content_type"],
+                asset.get("file_size_bytes"),
+                work.model_id,
+                work.params,
+                work.run_id,
+                work.id,
+                asset["output_index"],
+            )
+        moved = await conn.fetchval(
+            """
+            update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1, queue_position = null,
+              finished_at = now()
+            where id = $1 and status in ('QUEUED', 'RUNNING') returning id
+            """,
+            work.id,
+            cost_cents,
+        )
+        if moved is None:
+            return Transition([], [])
+        await ledger.settle_node(conn, work.id, cost_cents)
+        await conn.execute(
+            "update public.runs set cost_cents = cost_cents + $2 where id = $1",
+            work.run_id,
+            cost_cents,
+        )
+        to_send = await _queue_ready(conn, work)
+        await _finish_run_if_done(conn, work.run_id)
+    return Transition([work.id, *to_send], to_send)
+
+
+async def mark_cached(
+    db: Database, work: NodeWork, cached_from: uuid.UUID, inputs: dict[str, Any]
+) -> Transition:
+    async with db.as_service() as conn:
+        await _lock_run(conn, work.run_id)
+        moved = await conn.fetchval(
+            """
+            update public.node_runs set status = 'CACHED', cached_from = $2, inputs = $3, cost_cents = 0,
+              progress = 1, queue_position = null, started_at = coalesce(started_at, now()), finished_at = now()
+            where id = $1 and status in ('QUEUED', 'RUNNING') returning id
+            """,
+            work.id,
+            cached_from,
+            inputs,
+        )
+        if moved is None:
+            return Transition([], [])
+        await ledger.release_node(conn, work.id)
+        to_send = await _queue_ready(conn, work)
+        await _finish_run_if_done(conn, work.run_id)
+    return Transition([work.id, *to_send], to_send)
+
+
+async def fail(db: Database, work: NodeWork, error: str, *, status: str = "FAILED") -> Transition:
+    """Fails (or cancels) the node, skips everything downstream of it, releases their money."""
+    async with db.as_service() as conn:
+        await _lock_run(conn, work.run_id)
+        moved = await conn.fetchval(
+            """
+            update public.node_runs set status = $2, error = $3, queue_position = null, finished_at = now()
+            where id = $1 and status in ('PENDING', 'QUEUED', 'RUNNING') returning id
+            """,
+            work.id,
+            status,
+            error[:4000] if status == "FAILED" else None,
+        )
+        if moved is None:
+            return Transition([], [])
+        await ledger.release_node(conn, work.id)
+        downstream = _downstream(work.graph, work.node_id)
+        skipped = await conn.fetch(
+            """
+            update public.node_runs set status = 'SKIPPED', finished_at = now()
+            where run_id = $1 and node_id = any($2) and status = 'PENDING' returning id
+            """,
+            work.run_id,
+            sorted(downstream),
+        )
+        for row in skipped:
+            await ledger.release_node(conn, row["id"])
+        await _finish_run_if_done(conn, work.run_id)
+    return Transition([work.id, *(r["id"] for r in skipped)], [])
+
+
+async def _lock_run(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
+    # Serializes the state changes of one run's nodes, so two upstream nodes finishing at
+    # once cannot both miss (or both send) their shared downstream node.
+    await conn.execute("select 1 from public.runs where id = $1 for update", run_id)
+
+
+async def _queue_ready(conn: asyncpg.Connection, work: NodeWork) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        "select id, node_id, status from public.node_runs where run_id = $1", work.run_id
+    )
+    status = {r["node_id"]: r["status"] for r in rows}
+    ids = {r["node_id"]: r["id"] for r in rows}
+    run_status = await conn.fetchval("select status from public.runs where id = $1", work.run_id)
+    if run_status == "CANCELLED":
+        return []
+    ready = []
+    for node_id, current in status.items():
+        if current != "PENDING":
+            continue
+        upstream = {e.source for e in work.graph.incoming(node_id)}
+        if all(status.get(u) in DONE_OK for u in upstream):
+            ready.append(ids[node_id])
+    if not ready:
+        return []
+    moved = await conn.fetch(
+        "update public.node_runs set status = 'QUEUED' where id = any($1) and status = 'PENDING' returning id",
+        ready,
+    )
+    return [r["id"] for r in moved]
+
+
+async def _finish_run_if_done(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
+    await conn.execute(
+        """
+        update public.runs r set finished_at = now(), status = case
+            when exists (select from public.node_runs where run_id = r.id and status = 'FAILED') then 'FAILED'
+            when exists (select from public.node_runs where run_id = r.id and status = 'CANCELLED') then 'CANCELLED'
+            else 'SUCCEEDED' end
+        where r.id = $1 and r.status in ('QUEUED', 'RUNNING')
+          and not exists (select from public.node_runs where run_id = r.id and status in ('PENDING', 'QUEUED', 'RUNNING'))
+        """,
+        run_id,
+    )
+
+
+def _downstream(graph: Graph, node_id: str) -> set[str]:
+    found: set[str] = set()
+    pending = [node_id]
+    while pending:
+        current = pending.pop()
+        for edge in graph.edges:
+            if edge.source == current and edge.target not in found:
+                found.add(edge.target)
+                pending.append(edge.target)
+    return found
+
+
+async def cached_result(db: Database, user_id: uuid.UUID, cache_key: str) -> uuid.UUID | None:
+    """The newest successful node run of this user with the same cache key that still has outputs."""
+    async with db.as_service() as conn:
+        found: uuid.UUID | None = await conn.fetchval(
+            """
+            select n.id from public.node_runs n
+            where n.user_id = $1 and n.cache_key = $2 and n.status = 'SUCCEEDED'
+              and exists (select from public.assets a where a.node_run_id = n.id
+                          and (a.expires_at is null or a.expires_at > now()))
+            order by n.finished_at desc limit 1
+            """,
+            user_id,
+            cache_key,
+        )
+    return found
+
+
+async def set_cache_key(db: Database, work: NodeWork, cache_key: str) -> None:
+    async with db.as_service() as conn:
+        await conn.execute(
+            "update public.node_runs set cache_key = $2 where id = $1", work.id, cache_key
+        )

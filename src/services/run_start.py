@@ -1,0 +1,211 @@
+"""Starting and cancelling runs (`runWorkflow`, `cancelRun`)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import asyncpg
+
+from services import ledger
+from services.accounts import Viewer
+from services.engine import Engine
+from services.errors import NotFound, RateLimited, ValidationFailed
+from services.pricing import estimate
+from services.runs import RUN_COLUMNS, RunRecord
+from services.url_safety import check_public_https_url
+from services.workflow_graph import Graph, validate
+from services.workflows import owned_loras
+
+TERMINAL_RUN = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+
+async def start_run(
+    engine: Engine,
+    viewer: Viewer,
+    workflow_id: uuid.UUID,
+    idempotency_key: str,
+    targets: list[str] | None,
+) -> RunRecord:
+    key = idempotency_key.strip()
+    if not 1 <= len(key) <= 200:
+        raise ValidationFailed.single(
+            "INVALID_ARGUMENT", "idempotencyKey must be 1-200 characters", field="idempotencyKey"
+        )
+    async with engine.db.as_user(viewer.claims) as conn:
+        existing = await conn.fetchrow(
+            f"select {RUN_COLUMNS} from public.runs where idempotency_key = $1", key
+        )
+        if existing is not None:
+            return _same_run(RunRecord.from_row(existing), workflow_id)
+        row = await conn.fetchrow(
+            "select graph from public.workflows where id = $1 and deleted_at is null", workflow_id
+        )
+        if row is None:
+            raise NotFound("Workflow", str(workflow_id))
+        graph = Graph.from_json(row["graph"])
+        validate(graph, role=viewer.role, owned_loras=await owned_loras(conn))
+        selected = _selected_nodes(graph, targets)
+        await _check_given_inputs(conn, graph, selected)
+    await _rate_limit(engine, viewer)
+    quote = estimate(graph, only=selected)
+    async with engine.db.as_service() as conn:
+        run = await conn.fetchrow(
+            f"""
+            insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
+                                     idempotency_key, estimated_cost_cents)
+            select $1, id, version, $3, $4, $5, $6 from public.workflows where id = $2
+            on conflict (user_id, idempotency_key) do nothing
+            returning {RUN_COLUMNS}
+            """,
+            viewer.id,
+            workflow_id,
+            graph.as_json(),
+            targets,
+            key,
+            quote.total_cents,
+        )
+        if run is None:  # the same key won a race with us
+            return await _existing(engine, viewer, key, workflow_id)
+        ready = {n for n in selected if not graph.incoming(n)}
+        rows = await conn.fetch(
+            """
+            insert into public.node_runs (run_id, user_id, node_id, model_id, params, status, estimated_cost_cents)
+            select $1, $2, n.node_id, n.model_id, n.params, n.status, n.cents
+            from unnest($3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[])
+              as n(node_id, model_id, params, status, cents)
+            returning id, node_id, status
+            """,
+            run["id"],
+            viewer.id,
+            [n.id for n in graph.nodes if n.id in selected],
+            [n.model_id for n in graph.nodes if n.id in selected],
+            [n.params for n in graph.nodes if n.id in selected],
+            ["QUEUED" if n.id in ready else "PENDING" for n in graph.nodes if n.id in selected],
+            [quote.by_node.get(n.id, 0) for n in graph.nodes if n.id in selected],
+        )
+        await ledger.reserve_run(
+            conn,
+            user_id=viewer.id,
+            run_id=run["id"],
+            estimates={r["id"]: quote.by_node.get(r["node_id"], 0) for r in rows},
+            free_allowance_cents=engine.settings.FREE_MONTHLY_CREDITS_CENTS,
+        )
+    record = RunRecord.from_row(run)
+    await engine.send_nodes(r["id"] for r in rows if r["status"] == "QUEUED")
+    await engine.publish(record.id)
+    return record
+
+
+def _same_run(run: RunRecord, workflow_id: uuid.UUID) -> RunRecord:
+    if run.workflow_id != workflow_id:
+        raise ValidationFailed.single(
+            "IDEMPOTENCY_KEY_REUSED",
+            "This idempotencyKey was already used for another workflow",
+            field="idempotencyKey",
+        )
+    return run
+
+
+async def _existing(engine: Engine, viewer: Viewer, key: str, workflow_id: uuid.UUID) -> RunRecord:
+    async with engine.db.as_user(viewer.claims) as conn:
+        row = await conn.fetchrow(
+            f"select {RUN_COLUMNS} from public.runs where idempotency_key = $1", key
+        )
+    return _same_run(RunRecord.from_row(row), workflow_id)
+
+
+def _selected_nodes(graph: Graph, targets: list[str] | None) -> set[str]:
+    if not graph.nodes:
+        raise ValidationFailed.single("EMPTY_WORKFLOW", "Add a node before running")
+    if targets is None:
+        return {n.id for n in graph.nodes}
+    unknown = [t for t in targets if graph.node(t) is None]
+    if unknown or not targets:
+        raise ValidationFailed.single(
+            "UNKNOWN_NODE",
+            f"targetNodeIds names nodes not in this workflow: {', '.join(unknown) or '(none)'}",
+            field="targetNodeIds",
+        )
+    # The targets and everything they need; cached upstream results are reused by the workers.
+    return graph.upstream_closure(targets)
+
+
+async def _check_given_inputs(conn: asyncpg.Connection, graph: Graph, selected: set[str]) -> None:
+    """Image inputs given as parameters: the viewer's own gallery asset, or a public https URL."""
+    wired = {(e.target, e.target_port) for e in graph.edges}
+    asset_ids: dict[uuid.UUID, str] = {}
+    for node in graph.nodes:
+        if node.id not in selected:
+            continue
+        value = node.params.get("image_url")
+        if not isinstance(value, str) or not value or (node.id, "image_url") in wired:
+            continue
+        if value.startswith("https://"):
+            try:
+                check_public_https_url(value, field=f"{node.id}.image_url")
+            except ValidationFailed as exc:
+                raise ValidationFailed.single(
+                    "INVALID_URL", exc.message, node_id=node.id, field="image_url"
+                ) from exc
+        else:
+            asset_ids[uuid.UUID(value)] = node.id
+    if asset_ids:
+        # Under RLS: another user's asset id simply does not exist here.
+        found = {
+            r["id"]
+            for r in await conn.fetch(
+                "select id from public.assets where id = any($1)", list(asset_ids)
+            )
+        }
+        for asset_id, node_id in asset_ids.items():
+            if asset_id not in found:
+                raise ValidationFailed.single(
+                    "ASSET_NOT_FOUND",
+                    f"Node {node_id}: that gallery asset does not exist",
+                    node_id=node_id,
+                    field="image_url",
+                )
+
+
+async def _rate_limit(engine: Engine, viewer: Viewer) -> None:
+    window = int(time.time() // 60)
+    key = f"lattice:rate:runs:{viewer.id}:{window}"
+    count = await engine.redis.incr(key)
+    if count == 1:
+        await engine.redis.expire(key, 120)
+    if count > engine.settings.RUNS_PER_MINUTE:
+        retry = 60 - int(time.time() % 60)
+        raise RateLimited(f"Too many runs; try again in {retry} s", retryAfterSeconds=retry)
+
+
+async def cancel_run(engine: Engine, viewer: Viewer, run_id: uuid.UUID) -> RunRecord:
+    async with engine.db.as_user(viewer.claims) as conn:
+        row = await conn.fetchrow(f"select {RUN_COLUMNS} from public.runs where id = $1", run_id)
+    if row is None:
+        raise NotFound("Run", str(run_id))
+    if row["status"] in TERMINAL_RUN:
+        return RunRecord.from_row(row)
+    # Workers following fal requests see this flag and cancel them.
+    await engine.request_cancel(run_id)
+    async with engine.db.as_service() as conn:
+        await conn.execute("select 1 from public.runs where id = $1 for update", run_id)
+        stopped = await conn.fetch(
+            """
+            update public.node_runs set status = 'CANCELLED', finished_at = now(), queue_position = null
+            where run_id = $1 and status in ('PENDING', 'QUEUED') and fal_request_id is null
+            returning id
+            """,
+            run_id,
+        )
+        for node in stopped:
+            await ledger.release_node(conn, node["id"])
+        row = await conn.fetchrow(
+            f"""
+            update public.runs set status = 'CANCELLED', finished_at = now()
+            where id = $1 and status in ('QUEUED', 'RUNNING') returning {RUN_COLUMNS}
+            """,
+            run_id,
+        ) or await conn.fetchrow(f"select {RUN_COLUMNS} from public.runs where id = $1", run_id)
+    await engine.publish(run_id, [n["id"] for n in stopped])
+    return RunRecord.from_row(row)
