@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -159,24 +160,27 @@ class Worker:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        # Its own process group: dramatiq forks worker processes, and all must die together.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "6"],
             env=self.env,
+            start_new_session=True,
         )
 
     def kill(self) -> None:
-        """SIGKILL: no clean-up, no acknowledgement, as when a machine dies."""
+        """SIGKILL to every process of the worker: no clean-up, no acknowledgement, as when
+        a machine dies."""
         assert self.process is not None
-        self.process.kill()
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 WORKER_TUNING = {

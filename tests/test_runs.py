@@ -220,13 +220,29 @@ async def test_fal_validation_errors_fail_the_node_with_fals_message(pro: User) 
     run = await wait_for_run(pro, await start(pro, await create(pro, flux_node())))
     node = run["nodeRuns"][0]
     assert run["status"] == "FAILED" and node["status"] == "FAILED"
-    assert node["error"]
+    assert node["error"] == "prompt: Injected validation error"
 
 
 async def test_rate_limits_from_fal_are_retried(pro: User) -> None:
     await fal_local.control(faults=[{"on": "submit", "status": 429, "times": 2, "model": FLUX}])
     run = await wait_for_run(pro, await start(pro, await create(pro, flux_node())))
     assert run["status"] == "SUCCEEDED"
+
+
+async def test_ingress_errors_are_retried_and_an_outage_fails_the_node_not_the_worker(
+    pro: User,
+) -> None:
+    await fal_local.control(faults=[{"on": "submit", "status": 502, "times": 2, "model": FLUX}])
+    assert (await wait_for_run(pro, await start(pro, await create(pro, flux_node()))))[
+        "status"
+    ] == "SUCCEEDED"
+    await fal_local.control(faults=[{"on": "submit", "status": 500, "times": 1, "model": FLUX}])
+    down = await wait_for_run(pro, await start(pro, await create(pro, flux_node())))
+    assert down["status"] == "FAILED" and "unavailable" in down["nodeRuns"][0]["error"]
+    # The same worker goes on serving.
+    assert (await wait_for_run(pro, await start(pro, await create(pro, flux_node()))))[
+        "status"
+    ] == "SUCCEEDED"
 
 
 async def test_a_request_past_its_deadline_is_cancelled_and_fails(pro: User) -> None:
