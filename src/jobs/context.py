@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import httpx
 import redis.asyncio as aioredis
-from services.fal_gateway import FalGateway
 
 from jobs.broker import broker, settings
 from services import database
 from services.engine import Engine
-from services.runtime import local_storage
+from services.fal_gateway import FalGateway
+from services.runtime import make_storage
 from services.storage import Storage
 
 
@@ -41,7 +41,7 @@ async def worker_context() -> WorkerContext:
                 _context = WorkerContext(
                     engine=Engine(settings=settings, db=db, redis=redis, broker=broker),
                     fal=FalGateway(fal_key),
-                    storage=local_storage(settings),
+                    storage=make_storage(settings),
                     http=httpx.AsyncClient(timeout=60.0, follow_redirects=True),
                 )
     return _context

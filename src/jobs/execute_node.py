@@ -12,12 +12,12 @@ import uuid
 
 import dramatiq
 import httpx
-from services.fal_gateway import FalError, FalUpdate
 
 from jobs.broker import broker
 from jobs.context import WorkerContext, worker_context
 from services import node_io, node_state
 from services.catalog import CATALOG
+from services.fal_gateway import FalError, FalUpdate
 from services.media_probe import probe_video
 from services.node_state import NodeWork, Transition
 from services.queue import EXECUTE_NODE, QUEUE

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     PUBLIC_URL: str | None = None
     # Git-ignored folder for embedded servers, dev keys and local files.
     DATA_DIR: str = ".lattice"
+    # The private Supabase Storage bucket persistent assets live in.
+    STORAGE_BUCKET: str = "assets"
     FREE_MONTHLY_CREDITS_CENTS: int = Field(default=100, ge=0)
     DB_POOL_MAX: int = Field(default=10, ge=1)
     # How long fal may take for one node before it is cancelled and fails.

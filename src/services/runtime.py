@@ -22,7 +22,7 @@ from services.dev_issuer import DevIssuer
 from services.engine import Engine
 from services.events import EventHub
 from services.queue import make_broker
-from services.storage import LocalDiskStorage, Storage
+from services.storage import LocalDiskStorage, Storage, SupabaseStorage
 
 
 class ConfigurationError(RuntimeError):
@@ -55,7 +55,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     http = httpx.AsyncClient(timeout=10.0)
     redis = aioredis.from_url(settings.REDIS_URL)
     hub = EventHub(redis)
+    storage = make_storage(settings)
     try:
+        if isinstance(storage, SupabaseStorage):
+            await storage.ensure_bucket()
         await hub.start()
         dev_issuer = (
             DevIssuer(data_dir / "dev-issuer-key.pem", settings.auth_issuer)
@@ -76,7 +79,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             http=http,
             verifier=verifier,
             dev_issuer=dev_issuer,
-            storage=local_storage(settings),
+            storage=storage,
             engine=Engine(settings=settings, db=db, redis=redis, broker=_broker(settings)),
             hub=hub,
         )
@@ -85,6 +88,17 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await redis.aclose()
         await http.aclose()
         await db.close()
+
+
+def make_storage(settings: Settings) -> Storage:
+    """Supabase Storage when the project is configured; local disk otherwise."""
+    if settings.SUPABASE_URL and settings.SUPABASE_SERVICE_ROLE_KEY:
+        return SupabaseStorage(
+            settings.SUPABASE_URL,
+            settings.SUPABASE_SERVICE_ROLE_KEY.get_secret_value(),
+            settings.STORAGE_BUCKET,
+        )
+    return local_storage(settings)
 
 
 def local_storage(settings: Settings) -> Storage:

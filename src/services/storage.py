@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 SIGNED_URL_TTL_SECONDS = 3600
@@ -86,3 +86,46 @@ class LocalDiskStorage:
                 target.with_name(target.name + ".type").unlink(missing_ok=True)
 
         await asyncio.to_thread(unlink)
+
+
+class SupabaseStorage:
+    """A private Supabase Storage bucket through storage3, with the service role key (which
+    never leaves the server). Files are reached only through signed, expiring URLs."""
+
+    def __init__(self, supabase_url: str, service_key: str, bucket: str) -> None:
+        from storage3 import AsyncStorageClient
+
+        headers = {"apikey": service_key, "Authorization": f"Bearer {service_key}"}
+        self._client = AsyncStorageClient(f"{supabase_url.rstrip('/')}/storage/v1", headers)
+        self._bucket_name = bucket
+
+    def _bucket(self) -> Any:
+        return self._client.from_(self._bucket_name)
+
+    async def ensure_bucket(self) -> None:
+        existing = {b.id for b in await self._client.list_buckets()}
+        if self._bucket_name not in existing:
+            await self._client.create_bucket(
+                self._bucket_name,
+                options={
+                    "public": False,
+                    "file_size_limit": 200 * 1024 * 1024,
+                    "allowed_mime_types": ["image/*", "video/*"],
+                },
+            )
+
+    async def put(self, path: str, data: bytes, content_type: str) -> None:
+        # storage3 defaults to text/plain: always say what the bytes are.
+        await self._bucket().upload(path, data, {"content-type": content_type, "upsert": "true"})
+
+    async def signed_urls(
+        self, paths: list[str], expires_in: int = SIGNED_URL_TTL_SECONDS
+    ) -> dict[str, str]:
+        if not paths:
+            return {}
+        signed = await self._bucket().create_signed_urls(paths, expires_in)
+        return {item["path"]: item["signedURL"] for item in signed if item.get("signedURL")}
+
+    async def remove(self, paths: list[str]) -> None:
+        if paths:
+            await self._bucket().remove(paths)
