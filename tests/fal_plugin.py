@@ -20,8 +20,9 @@ import pytest
 from devstack.embedded import free_port
 from devstack.tls import ensure_local_tls
 
-PORT = free_port()
-TLS = ensure_local_tls(Path(tempfile.mkdtemp(prefix="lattice-tls-")))
+PORT, CDN_PORT = free_port(), free_port()
+WORKDIR = Path(tempfile.mkdtemp(prefix="lattice-fal-"))
+TLS = ensure_local_tls(WORKDIR / "tls")
 os.environ.update(
     {
         "FAL_KEY": "local-test-key",
@@ -44,6 +45,10 @@ def fal_server() -> Iterator[str]:
             str(PORT),
             "--tls-dir",
             str(TLS.ca.parent),
+            "--cdn-port",
+            str(CDN_PORT),
+            "--files-dir",
+            str(WORKDIR / "files"),
         ]
     )
     base = f"https://127.0.0.1:{PORT}"

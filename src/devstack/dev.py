@@ -66,22 +66,25 @@ def main() -> None:
 
 
 def _local_fal(settings: Settings, data_dir: Path) -> dict[str, str]:
-    """Without a FAL_KEY, point fal-client at the local fal server through its own settings."""
+    """Without a FAL_KEY, point fal-client at the local fal server through its own settings.
+    Its ports sit next to the API's and its media stays on disk, so gallery links survive
+    a restart."""
     if settings.FAL_KEY:
         return {}
-    from devstack.embedded import free_port
     from devstack.tls import ensure_local_tls
 
     tls = ensure_local_tls(data_dir / "tls")
-    port = free_port()
-    host = f"127.0.0.1:{port}"
+    host = f"127.0.0.1:{settings.PORT + 1}"
     return {
         "FAL_KEY": "local-dev-key",
         "FAL_RUN_HOST": host,
         "FAL_QUEUE_RUN_HOST": host,
         "SSL_CERT_FILE": str(tls.ca),
         "NO_PROXY": "127.0.0.1,localhost",
-        "LATTICE_FAL_SERVER_ARGS": f"--port {port} --tls-dir {data_dir / 'tls'}",
+        "LATTICE_FAL_SERVER_ARGS": (
+            f"--port {settings.PORT + 1} --cdn-port {settings.PORT + 2}"
+            f" --tls-dir {data_dir / 'tls'} --files-dir {data_dir / 'fal-files'}"
+        ),
     }
 
 

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,11 +40,11 @@ class Job:
 
 
 class FalServer:
-    def __init__(self, control: Control, base_url: str) -> None:
+    def __init__(self, control: Control, base_url: str, cdn: MediaStore) -> None:
         self.control = control
         self.base_url = base_url.rstrip("/")
+        self.cdn = cdn
         self.jobs: dict[str, Job] = {}
-        self.files: dict[str, tuple[bytes, str]] = {}
         self.waiting: list[str] = []
         self.running = 0
         self.changed = asyncio.Condition()
@@ -134,9 +135,9 @@ class FalServer:
     async def _fetch(self, url: str) -> bytes:
         """Only this server's own files or loopback: there is no internet here."""
         parts = urlsplit(url)
-        own = url.startswith(self.base_url + "/files/")
-        if own:
-            return self.files[parts.path.rsplit("/", 1)[-1]][0]
+        own = self.cdn.read(url)
+        if own is not None:
+            return own[0]
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(
                 f"image_url host {parts.hostname} is not reachable from the local fal server"
@@ -149,9 +150,7 @@ class FalServer:
     def _store(
         self, data: bytes, content_type: str, extension: str, name: str | None = None
     ) -> str:
-        name = name or f"{uuid.uuid4().hex}.{extension}"
-        self.files[name] = (data, content_type)
-        return f"{self.base_url}/files/{name}"
+        return self.cdn.write(name or f"{uuid.uuid4().hex}.{extension}", data, content_type)
 
     def _log(self, job: Job, message: str) -> None:
         job.logs.append(
@@ -229,8 +228,48 @@ def fault_response(fault: Fault) -> Response:
     )
 
 
-def create_app(control: Control | None = None, base_url: str = "https://127.0.0.1") -> Starlette:
-    server = FalServer(control or Control(), base_url)
+class MediaStore:
+    """fal's CDN stand-in: generated files on disk, served over plain HTTP on loopback so a
+    browser shows them without trusting the local CA (the queue API itself is TLS)."""
+
+    def __init__(self, directory: Path, base_url: str) -> None:
+        self.directory = directory
+        self.base_url = base_url.rstrip("/")
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def write(self, name: str, data: bytes, content_type: str) -> str:
+        (self.directory / name).write_bytes(data)
+        (self.directory / f"{name}.type").write_text(content_type)
+        return f"{self.base_url}/files/{name}"
+
+    def read(self, url_or_name: str) -> tuple[bytes, str] | None:
+        if "/" in url_or_name and not url_or_name.startswith(self.base_url + "/files/"):
+            return None
+        name = url_or_name.rsplit("/", 1)[-1]
+        path = self.directory / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            return None
+        return path.read_bytes(), (self.directory / f"{name}.type").read_text()
+
+    def app(self) -> Starlette:
+        async def files(request: Request) -> Response:
+            found = self.read(request.path_params["name"])
+            if found is None:
+                return JSONResponse({"detail": "File not found"}, 404)
+            return Response(
+                found[0],
+                media_type=found[1],
+                headers={
+                    "Cache-Control": "public, max-age=604800",
+                    "Access-Control-Allow-Origin": "*",
+                },
+            )
+
+        return Starlette(routes=[Route("/files/{name}", files, methods=["GET"])])
+
+
+def create_app(control: Control, base_url: str, cdn: MediaStore) -> Starlette:
+    server = FalServer(control, base_url, cdn)
 
     def authorized(request: Request) -> bool:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -335,14 +374,6 @@ def create_app(control: Control | None = None, base_url: str = "https://127.0.0.
         await server._notify()
         return JSONResponse({"status": "CANCELLATION_REQUESTED"}, 202)
 
-    async def files(request: Request) -> Response:
-        found = server.files.get(request.path_params["name"])
-        if found is None:
-            return JSONResponse({"detail": "File not found"}, 404)
-        return Response(
-            found[0], media_type=found[1], headers={"Cache-Control": "public, max-age=604800"}
-        )
-
     async def control_get(request: Request) -> Response:
         return JSONResponse(server.control.snapshot())
 
@@ -362,7 +393,6 @@ def create_app(control: Control | None = None, base_url: str = "https://127.0.0.
             Route("/_control", control_get, methods=["GET"]),
             Route("/_control", control_set, methods=["POST"]),
             Route("/_control/reset", control_reset, methods=["POST"]),
-            Route("/files/{name}", files, methods=["GET"]),
             Route(request_path + "/status/stream", stream, methods=["GET"]),
             Route(request_path + "/status", status, methods=["GET"]),
             Route(request_path + "/cancel", cancel, methods=["PUT"]),
