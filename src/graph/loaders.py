@@ -43,6 +43,7 @@ class Loaders:
         self.node_runs = _loader(lambda ids: runs.node_runs_for_runs(db, viewer, ids), list)
         self.outputs = _loader(lambda ids: assets.outputs_for_node_runs(db, viewer, ids), list)
         self.signed_url = _loader(storage.signed_urls, lambda: None)
+        self.source_image = _loader(lambda ids: assets.source_images(db, viewer, ids), lambda: None)
 
         async def runs_pages(keys: list[RunsKey]) -> list[Page[RunRecord]]:
             # Keys that share paging arguments are fetched together in one statement.

@@ -15,12 +15,13 @@ from graph.types import (
     Model,
     NodeCost,
     Run,
+    RunConnection,
     Viewer,
     Workflow,
     WorkflowConnection,
     parse_id,
 )
-from services import assets, catalog, loras, workflows
+from services import assets, catalog, loras, runs, workflows
 from services.pricing import estimate
 
 
@@ -62,6 +63,13 @@ class Query:
         loaders = await info.context.loaders()
         found = await loaders.run.load(run_id)
         return Run.of(found) if found else None
+
+    @strawberry.field(description="The viewer's runs, newest first.")
+    async def runs(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> RunConnection:
+        viewer = await info.context.require_viewer()
+        return RunConnection.of(await runs.list_runs(info.context.runtime.db, viewer, first, after))
 
     @strawberry.field(description="The gallery, newest first.")
     async def assets(

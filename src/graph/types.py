@@ -247,6 +247,20 @@ class Asset:
         found = await loaders.run.load(self.record.run_id)
         return Run.of(found) if found else None
 
+    @strawberry.field(description="The gallery image this asset was made from, if any.")
+    async def source_image(self, info: Info) -> Asset | None:
+        if self.record.node_run_id is None:
+            return None
+        loaders = await info.context.loaders()
+        found = await loaders.source_image.load(self.record.node_run_id)
+        return Asset.of(found) if found else None
+
+    @strawberry.field(
+        description="The id of the node (in its run's workflow) that made this asset."
+    )
+    def node_run_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.record.node_run_id)) if self.record.node_run_id else None
+
     @classmethod
     def of(cls, record: AssetRecord) -> Asset:
         return cls(
@@ -319,6 +333,10 @@ class Run:
         found = await loaders.workflow.load(self.record.workflow_id)
         assert found is not None, "a run's workflow is never hard-deleted while the run exists"
         return Workflow.of(found)
+
+    @strawberry.field
+    def workflow_id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.record.workflow_id))
 
     @strawberry.field
     async def node_runs(self, info: Info) -> list[NodeRun]:

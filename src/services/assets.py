@@ -114,3 +114,20 @@ async def delete_asset(db: Database, viewer: Viewer, asset_id: uuid.UUID) -> Ass
     if row is None:
         raise NotFound("Asset", str(asset_id))
     return AssetRecord.from_row(row)
+
+
+async def source_images(
+    db: Database, viewer: Viewer, node_run_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, AssetRecord]:
+    """The gallery image each node run took as its image input, when it took one."""
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(
+            f"""
+            select n.id as node_run_id, {", ".join("a." + c.strip() for c in COLUMNS.split(","))}
+            from public.node_runs n
+            join public.assets a on a.id::text = substr(n.inputs ->> 'image_url', 7)
+            where n.id = any($1) and n.inputs ->> 'image_url' like 'asset:%'
+            """,
+            node_run_ids,
+        )
+    return {r["node_run_id"]: AssetRecord.from_row(r) for r in rows}

@@ -151,3 +151,24 @@ async def node_run_by_id(
             f"select {NODE_RUN_COLUMNS} from public.node_runs where id = $1", node_run_id
         )
     return NodeRunRecord.from_row(row) if row else None
+
+
+async def list_runs(
+    db: Database, viewer: Viewer, first: int | None, after: str | None
+) -> Page[RunRecord]:
+    limit = page_size(first)
+    position = decode_cursor(after)
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(
+            f"""
+            select {RUN_COLUMNS} from public.runs
+            where user_id = $1 and ($2::timestamptz is null or (created_at, id) < ($2, $3))
+            order by created_at desc, id desc limit $4
+            """,
+            viewer.id,
+            position[0] if position else None,
+            position[1] if position else None,
+            limit + 1,
+        )
+    items = [RunRecord.from_row(r) for r in rows[:limit]]
+    return Page(items, [encode_cursor(r.created_at, r.id) for r in items], len(rows) > limit)
