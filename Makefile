@@ -6,12 +6,12 @@ TOOLS := .lattice/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: dev test setup lint typecheck pytest schema client-setup client-build client-check
+.PHONY: dev test setup lint typecheck pytest schema client-setup client-build client-check e2e bench browser
 
 dev: setup client-build
 	$(UV) run python -m devstack.dev
 
-test: setup lint typecheck pytest client-check
+test: setup lint typecheck pytest client-check e2e bench
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -34,11 +34,28 @@ pytest: setup
 schema: setup
 	$(UV) run python -m graph.export_schema
 
-client-setup:
-	@if [ -f client/package.json ]; then cd client && $(NPM_CI); fi
+client/node_modules/.package-lock.json: client/package-lock.json
+	cd client && $(NPM_CI)
+
+client-setup: client/node_modules/.package-lock.json
 
 client-build: client-setup
-	@if [ -f client/package.json ]; then cd client && npm run build; fi
+	cd client && npm run build
 
+# Type-checks (strict), lints and unit-tests the client.
 client-check: client-setup
-	@if [ -f client/package.json ]; then cd client && npm run check; fi
+	cd client && npm run check
+
+# Debian's Chromium drives the browser tests (a browser download does not work offline).
+browser:
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "install Debian's chromium (apt-get install chromium)"; exit 1; }; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
+
+# Browser tests against a whole stack of their own (fresh database, free ports).
+e2e: setup client-build browser
+	$(UV) run python -m devstack.e2e node client/e2e/run.mjs
+
+# The first load of the dashboard must stay under 200 KB of gzip-compressed JavaScript.
+bench: client-build
+	node bench/client_bundle.mjs

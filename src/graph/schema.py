@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.extensions.base_extension import SchemaExtension
 
@@ -18,6 +20,13 @@ MAX_ALIASES = 20
 MAX_TOKENS = 4000
 
 
+class LatticeSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Errors users can act on are answers, not incidents: only the unexpected are logged
+        # (by ErrorCodes, with their traceback).
+        return None
+
+
 def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
     # Factories, so each operation gets fresh extension state.
     extensions: list[Callable[[], SchemaExtension]] = [
@@ -26,7 +35,7 @@ def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ErrorCodes(mask=mask_errors),
     ]
-    return strawberry.Schema(
+    return LatticeSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
 

@@ -123,11 +123,11 @@ async def source_images(
     async with db.as_user(viewer.claims) as conn:
         rows = await conn.fetch(
             f"""
-            select n.id as node_run_id, {", ".join("a." + c.strip() for c in COLUMNS.split(","))}
+            select n.id as consumer_id, {", ".join("a." + c.strip() for c in COLUMNS.split(","))}
             from public.node_runs n
             join public.assets a on a.id::text = substr(n.inputs ->> 'image_url', 7)
             where n.id = any($1) and n.inputs ->> 'image_url' like 'asset:%'
             """,
             node_run_ids,
         )
-    return {r["node_run_id"]: AssetRecord.from_row(r) for r in rows}
+    return {r["consumer_id"]: AssetRecord.from_row(r) for r in rows}

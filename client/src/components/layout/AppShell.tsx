@@ -1,0 +1,97 @@
+import { NavLink, Outlet } from "react-router-dom";
+import { CreditCard, Images, LayoutGrid, ListChecks, LogOut, Moon, Shield, Sparkles, Sun } from "lucide-react";
+import { cn, formatCents } from "@/lib/utils";
+import { useViewer } from "@/lib/useViewer";
+import { signOut } from "@/lib/session";
+import { useTheme } from "@/lib/theme";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Skeleton } from "@/components/ui/skeleton";
+import { CommandPalette } from "./CommandPalette";
+
+const NAV = [
+  { to: "/workflows", label: "Workflows", icon: LayoutGrid },
+  { to: "/gallery", label: "Gallery", icon: Images },
+  { to: "/runs", label: "Runs", icon: ListChecks },
+  { to: "/loras", label: "LoRAs", icon: Sparkles },
+  { to: "/billing", label: "Billing", icon: CreditCard },
+];
+
+export function AppShell() {
+  const { viewer } = useViewer();
+  const [dark, toggleTheme] = useTheme();
+  const nav = viewer?.role === "ADMIN" ? [...NAV, { to: "/admin", label: "Admin", icon: Shield }] : NAV;
+  return (
+    <div className="flex h-full">
+      <aside className="flex w-56 shrink-0 flex-col border-r bg-card" aria-label="Sidebar">
+        <div className="flex h-14 items-center gap-2 px-4 font-semibold">
+          <div className="grid size-7 place-items-center rounded-md bg-primary text-primary-foreground">L</div>
+          Lattice
+        </div>
+        <nav className="flex flex-1 flex-col gap-1 px-2">
+          {nav.map(({ to, label, icon: Icon }) => (
+            <NavLink
+              key={to}
+              to={to}
+              className={({ isActive }) =>
+                cn(
+                  "flex items-center gap-2 rounded-md px-3 py-2 text-sm text-muted-foreground hover:bg-accent hover:text-foreground",
+                  isActive && "bg-accent font-medium text-foreground",
+                )
+              }
+            >
+              <Icon className="size-4" /> {label}
+            </NavLink>
+          ))}
+        </nav>
+        <div className="border-t p-3 text-xs">
+          <ViewerSummary />
+        </div>
+      </aside>
+      <div className="flex min-w-0 flex-1 flex-col">
+        <header className="flex h-14 shrink-0 items-center justify-between gap-4 border-b px-4">
+          <CommandPalette />
+          <div className="flex items-center gap-2">
+            <Button variant="ghost" size="icon" onClick={toggleTheme} aria-label="Toggle theme" title={dark ? "Light theme" : "Dark theme"}>
+              {dark ? <Sun /> : <Moon />}
+            </Button>
+            <Button variant="ghost" size="icon" onClick={() => void signOut()} aria-label="Sign out" title="Sign out">
+              <LogOut />
+            </Button>
+          </div>
+        </header>
+        <main className="min-h-0 flex-1 overflow-auto">
+          <Outlet />
+        </main>
+      </div>
+    </div>
+  );
+}
+
+/** Role and credits, always visible; a fixed-height block so nothing moves when it loads. */
+function ViewerSummary() {
+  const { viewer } = useViewer();
+  if (!viewer) {
+    return (
+      <div className="flex h-12 flex-col gap-2">
+        <Skeleton className="h-4 w-32" />
+        <Skeleton className="h-4 w-20" />
+      </div>
+    );
+  }
+  const credits = viewer.credits;
+  return (
+    <div className="flex h-12 flex-col gap-1.5" data-testid="viewer-summary">
+      <div className="flex items-center justify-between gap-2">
+        <span className="truncate text-muted-foreground" title={viewer.email ?? ""}>{viewer.email}</span>
+        <Badge variant={viewer.role === "FREE" ? "secondary" : "default"}>{viewer.role}</Badge>
+      </div>
+      <div className="text-muted-foreground" data-testid="credits">
+        {viewer.role === "FREE"
+          ? `${formatCents(credits.freeRemaining)} free credits left`
+          : `${formatCents(credits.periodUsageCents)} used this month`}
+        {credits.reservedCents > 0 && ` · ${formatCents(credits.reservedCents)} reserved`}
+      </div>
+    </div>
+  );
+}

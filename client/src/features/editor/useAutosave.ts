@@ -1,0 +1,106 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useMutation } from "@apollo/client";
+import { UpdateWorkflowMutation } from "@/graphql/documents";
+import { describeError, type Problem } from "@/lib/errors";
+import type { Graph } from "./graph";
+
+export type SaveState =
+  | { state: "saved" }
+  | { state: "dirty" }
+  | { state: "saving" }
+  | { state: "invalid"; message: string; problems: Problem[] }
+  | { state: "conflict"; currentVersion: number }
+  | { state: "error"; message: string };
+
+const DELAY_MS = 700;
+
+/** Saves the graph shortly after each edit, with the version it was based on, so a change
+ * made in another tab is reported as a conflict rather than overwritten. A copy of unsaved
+ * work is kept locally until the server has it. */
+export function useAutosave(workflowId: string, graph: Graph | null, version: number | null) {
+  const [status, setStatus] = useState<SaveState>({ state: "saved" });
+  const [update] = useMutation(UpdateWorkflowMutation);
+  const versionRef = useRef(version);
+  const savedJson = useRef<string | null>(null);
+  const inFlight = useRef<Promise<boolean> | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  // A (re)load from the server sets the baseline; it is not an edit.
+  const markLoaded = useCallback((loaded: Graph, loadedVersion: number) => {
+    versionRef.current = loadedVersion;
+    savedJson.current = JSON.stringify(loaded);
+    localStorage.removeItem(draftKey(workflowId));
+    setStatus({ state: "saved" });
+  }, [workflowId]);
+
+  const save = useCallback(async (): Promise<boolean> => {
+    if (!graph || versionRef.current === null) return false;
+    const json = JSON.stringify(graph);
+    if (json === savedJson.current) return true;
+    if (inFlight.current) await inFlight.current;
+    setStatus({ state: "saving" });
+    const attempt = (async () => {
+      try {
+        const result = await update({
+          variables: { id: workflowId, expectedVersion: versionRef.current!, input: graph },
+        });
+        versionRef.current = result.data?.updateWorkflow.version ?? versionRef.current;
+        savedJson.current = json;
+        localStorage.removeItem(draftKey(workflowId));
+        setStatus({ state: "saved" });
+        return true;
+      } catch (error) {
+        const described = describeError(error);
+        if (described.code === "CONFLICT") {
+          const ext = (error as { graphQLErrors?: { extensions?: { currentVersion?: number } }[] }).graphQLErrors?.[0]?.extensions;
+          setStatus({ state: "conflict", currentVersion: ext?.currentVersion ?? -1 });
+        } else if (described.code === "VALIDATION_ERROR") {
+          setStatus({ state: "invalid", message: described.message, problems: described.problems });
+        } else {
+          setStatus({ state: "error", message: described.message });
+        }
+        return false;
+      } finally {
+        inFlight.current = null;
+      }
+    })();
+    inFlight.current = attempt;
+    return attempt;
+  }, [graph, update, workflowId]);
+
+  useEffect(() => {
+    if (!graph || savedJson.current === null) return;
+    if (JSON.stringify(graph) === savedJson.current) return;
+    localStorage.setItem(draftKey(workflowId), JSON.stringify(graph));
+    setStatus((s) => (s.state === "conflict" ? s : { state: "dirty" }));
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = setTimeout(() => {
+      setStatus((s) => {
+        if (s.state !== "conflict") void save();
+        return s;
+      });
+    }, DELAY_MS);
+    return () => {
+      if (timer.current) clearTimeout(timer.current);
+    };
+  }, [graph, save, workflowId]);
+
+  /** Saves now (before a run); true when the server has exactly this graph. */
+  const flush = useCallback(async () => {
+    if (timer.current) clearTimeout(timer.current);
+    return save();
+  }, [save]);
+
+  /** Keep this tab's version: save over the other tab's change, knowingly. */
+  const overwrite = useCallback(async (currentVersion: number) => {
+    versionRef.current = currentVersion;
+    savedJson.current = "";
+    return save();
+  }, [save]);
+
+  return { status, flush, markLoaded, overwrite };
+}
+
+export function draftKey(workflowId: string): string {
+  return `lattice-draft-${workflowId}`;
+}

@@ -1,0 +1,36 @@
+import { useQuery } from "@apollo/client";
+import { Link } from "react-router-dom";
+import { RunsQuery } from "@/graphql/documents";
+import { formatCents, relativeTime } from "@/lib/utils";
+import { Button } from "@/components/ui/button";
+import { Card } from "@/components/ui/card";
+import { Skeleton } from "@/components/ui/skeleton";
+import { RunStatusBadge } from "./RunStatusBadge";
+
+export default function RunsPage() {
+  const { data, loading, fetchMore } = useQuery(RunsQuery, { fetchPolicy: "cache-and-network" });
+  const runs = data?.runs.edges.map((e) => e.node) ?? [];
+  return (
+    <div className="flex flex-col gap-6 p-6">
+      <h1 className="text-2xl font-semibold tracking-tight">Runs</h1>
+      <Card className="divide-y">
+        {loading && !data
+          ? Array.from({ length: 6 }, (_, i) => <div key={i} className="p-4"><Skeleton className="h-5" /></div>)
+          : runs.length === 0
+            ? <p className="p-6 text-sm text-muted-foreground">No runs yet.</p>
+            : runs.map((run) => (
+                <Link key={run.id} to={`/workflows/${run.workflowId}`} className="flex h-14 items-center gap-4 px-4 text-sm hover:bg-accent">
+                  <RunStatusBadge status={run.status} />
+                  <span className="truncate font-medium">{run.workflow.name}</span>
+                  <span className="text-muted-foreground">{run.nodeRuns.length} nodes</span>
+                  <span className="ml-auto text-muted-foreground">{formatCents(run.finishedAt ? run.costCents : run.estimatedCostCents)}</span>
+                  <span className="w-28 text-right text-muted-foreground">{relativeTime(run.createdAt)}</span>
+                </Link>
+              ))}
+      </Card>
+      {data?.runs.pageInfo.hasNextPage && (
+        <Button variant="outline" onClick={() => void fetchMore({ variables: { after: data.runs.pageInfo.endCursor } })}>Load more</Button>
+      )}
+    </div>
+  );
+}
