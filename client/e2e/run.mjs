@@ -151,6 +151,13 @@ await test("a pro user builds FLUX -> Wan 2.2 on the grid, runs it live, and fin
   await page.waitForFunction((id) => document.querySelector("#param-image_url")?.value === id, assetId);
   await waitForSaved(page);
   await page.screenshot({ path: `${OUT}editor-asset-as-input.png` });
+
+  // The dark theme, on the gallery.
+  await page.getByRole("button", { name: "Toggle theme" }).click();
+  await page.getByRole("link", { name: "Gallery" }).click();
+  await page.getByTestId("asset-video").first().waitFor();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${OUT}gallery-dark.png` });
 });
 
 await test("a free user sees Wan 2.2 locked, with why", async (page) => {

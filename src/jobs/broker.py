@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 
 from services.config import Settings
 from services.queue import make_broker
+
+# Every fal status poll would otherwise be logged.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 settings = Settings()
 if not settings.REDIS_URL:

@@ -41,9 +41,11 @@ export function createApolloClient(): ApolloClient<unknown> {
     ws,
     http,
   );
-  return new ApolloClient({
-    link,
-    cache: new InMemoryCache({
+  return new ApolloClient({ link, cache: createCache() });
+}
+
+export function createCache(): InMemoryCache {
+  return new InMemoryCache({
       typePolicies: {
         Query: {
           fields: {
@@ -58,6 +60,5 @@ export function createApolloClient(): ApolloClient<unknown> {
         Viewer: { keyFields: [] },
         CreditBalance: { keyFields: false, merge: true },
       },
-    }),
   });
 }

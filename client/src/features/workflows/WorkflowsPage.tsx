@@ -1,4 +1,4 @@
-import { useMutation, useQuery } from "@apollo/client";
+import { useMutation, useQuery, type Reference } from "@apollo/client";
 import { Link, useNavigate } from "react-router-dom";
 import { Plus, Trash2, Workflow as WorkflowIcon } from "lucide-react";
 import { CreateWorkflowMutation, DeleteWorkflowMutation, WorkflowsQuery } from "@/graphql/documents";
@@ -34,8 +34,14 @@ export function WorkflowsPage() {
       optimisticResponse: { deleteWorkflow: true },
       update(cache, { data: result }) {
         if (!result?.deleteWorkflow) return;
-        cache.evict({ id: cache.identify({ __typename: "Workflow", id }) });
-        cache.gc();
+        cache.modify({
+          fields: {
+            workflows(existing, { readField }) {
+              const connection = existing as unknown as { edges: { node: Reference }[] };
+              return { ...connection, edges: connection.edges.filter((edge) => readField("id", edge.node) !== id) };
+            },
+          },
+        });
       },
     }).catch((error: unknown) => showError(error));
 
