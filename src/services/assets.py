@@ -13,7 +13,7 @@ import asyncpg
 from services.accounts import Viewer
 from services.database import Database
 from services.errors import NotFound
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Page, PageRequest
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,7 @@ COLUMNS = (
 async def list_assets(
     db: Database, viewer: Viewer, first: int | None, after: str | None, kind: str | None
 ) -> Page[AssetRecord]:
-    limit = page_size(first)
-    position = decode_cursor(after)
+    request = PageRequest.of(first, after)
     async with db.as_user(viewer.claims) as conn:
         rows = await conn.fetch(
             f"""
@@ -78,12 +77,11 @@ async def list_assets(
             """,
             viewer.id,
             kind,
-            position[0] if position else None,
-            position[1] if position else None,
-            limit + 1,
+            request.before_at,
+            request.before_id,
+            request.fetch,
         )
-    items = [AssetRecord.from_row(r) for r in rows[:limit]]
-    return Page(items, [encode_cursor(a.created_at, a.id) for a in items], len(rows) > limit)
+    return request.page(rows, AssetRecord.from_row, lambda a: (a.created_at, a.id))
 
 
 async def get_asset(db: Database, viewer: Viewer, asset_id: uuid.UUID) -> AssetRecord | None:

@@ -5,12 +5,18 @@ has an idempotency key, so a retried step can never count twice."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
 
 import asyncpg
 
 from services.accounts import Role
-from services.credits import current_period
 from services.errors import InsufficientCredits, SpendingCapReached
+
+
+def current_period(now: datetime | None = None) -> date:
+    """Usage is counted per calendar month (UTC), as Stripe bills it."""
+    now = now or datetime.now(UTC)
+    return date(now.year, now.month, 1)
 
 
 async def reserve_run(
@@ -30,7 +36,7 @@ async def reserve_run(
     role = Role(profile["role"])
     total = sum(estimates.values())
     if role != Role.ADMIN and total > 0:
-        usage, reserved, granted = await _period_totals(conn, user_id)
+        usage, reserved, granted = await period_totals(conn, user_id)
         committed = usage + reserved
         if role == Role.FREE and committed + total > free_allowance_cents + granted:
             left = max(0, free_allowance_cents + granted - committed)
@@ -59,7 +65,8 @@ async def reserve_run(
     )
 
 
-async def _period_totals(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[int, int, int]:
+async def period_totals(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[int, int, int]:
+    """This month's (usage, reserved, granted) cents for a user."""
     row = await conn.fetchrow(
         """
         select

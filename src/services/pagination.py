@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -12,6 +13,7 @@ from typing import Generic, TypeVar
 from services.errors import ValidationFailed
 
 T = TypeVar("T")
+R = TypeVar("R")
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 
@@ -51,3 +53,33 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise ValidationFailed.single(
             "INVALID_ARGUMENT", "after is not a cursor from this API", field="after"
         ) from exc
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """`first` and `after` as a statement needs them: fetch `limit + 1` rows older than
+    (before_at, before_id); the extra row only tells whether another page exists."""
+
+    limit: int
+    before_at: datetime | None
+    before_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, first: int | None, after: str | None) -> PageRequest:
+        position = decode_cursor(after)
+        return cls(
+            page_size(first), position[0] if position else None, position[1] if position else None
+        )
+
+    @property
+    def fetch(self) -> int:
+        return self.limit + 1
+
+    def page(
+        self,
+        rows: Sequence[R],
+        convert: Callable[[R], T],
+        key: Callable[[T], tuple[datetime, uuid.UUID]],
+    ) -> Page[T]:
+        items = [convert(r) for r in rows[: self.limit]]
+        return Page(items, [encode_cursor(*key(item)) for item in items], len(rows) > self.limit)

@@ -11,7 +11,7 @@ import asyncpg
 
 from services.accounts import Viewer
 from services.database import Database
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Page, PageRequest
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,7 @@ async def runs_for_workflows(
     after: str | None,
 ) -> dict[uuid.UUID, Page[RunRecord]]:
     """One page of runs for each workflow, newest first, in a single statement."""
-    limit = page_size(first)
-    position = decode_cursor(after)
+    request = PageRequest.of(first, after)
     async with db.as_user(viewer.claims) as conn:
         rows = await conn.fetch(
             f"""
@@ -112,21 +111,17 @@ async def runs_for_workflows(
             order by workflow_id, n
             """,
             workflow_ids,
-            position[0] if position else None,
-            position[1] if position else None,
-            limit + 1,
+            request.before_at,
+            request.before_id,
+            request.fetch,
         )
     grouped: dict[uuid.UUID, list[RunRecord]] = defaultdict(list)
     for r in rows:
         grouped[r["workflow_id"]].append(RunRecord.from_row(r))
-    pages = {}
-    for workflow_id in workflow_ids:
-        runs = grouped.get(workflow_id, [])
-        items = runs[:limit]
-        pages[workflow_id] = Page(
-            items, [encode_cursor(x.created_at, x.id) for x in items], len(runs) > limit
-        )
-    return pages
+    return {
+        w: request.page(grouped.get(w, []), lambda run: run, lambda run: (run.created_at, run.id))
+        for w in workflow_ids
+    }
 
 
 async def node_runs_for_runs(
@@ -156,8 +151,7 @@ async def node_run_by_id(
 async def list_runs(
     db: Database, viewer: Viewer, first: int | None, after: str | None
 ) -> Page[RunRecord]:
-    limit = page_size(first)
-    position = decode_cursor(after)
+    request = PageRequest.of(first, after)
     async with db.as_user(viewer.claims) as conn:
         rows = await conn.fetch(
             f"""
@@ -166,9 +160,8 @@ async def list_runs(
             order by created_at desc, id desc limit $4
             """,
             viewer.id,
-            position[0] if position else None,
-            position[1] if position else None,
-            limit + 1,
+            request.before_at,
+            request.before_id,
+            request.fetch,
         )
-    items = [RunRecord.from_row(r) for r in rows[:limit]]
-    return Page(items, [encode_cursor(r.created_at, r.id) for r in items], len(rows) > limit)
+    return request.page(rows, RunRecord.from_row, lambda r: (r.created_at, r.id))

@@ -11,7 +11,7 @@ import asyncpg
 from services.accounts import Viewer
 from services.database import Database
 from services.errors import Conflict, NotFound, ValidationFailed
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Page, PageRequest
 from services.workflow_graph import Graph, validate
 
 
@@ -58,8 +58,7 @@ async def owned_loras(conn: asyncpg.Connection) -> dict[str, str]:
 async def list_workflows(
     db: Database, viewer: Viewer, first: int | None, after: str | None
 ) -> Page[WorkflowRecord]:
-    limit = page_size(first)
-    position = decode_cursor(after)
+    request = PageRequest.of(first, after)
     async with db.as_user(viewer.claims) as conn:
         rows = await conn.fetch(
             f"""
@@ -70,12 +69,11 @@ async def list_workflows(
             limit $4
             """,
             viewer.id,
-            position[0] if position else None,
-            position[1] if position else None,
-            limit + 1,
+            request.before_at,
+            request.before_id,
+            request.fetch,
         )
-    items = [WorkflowRecord.from_row(r) for r in rows[:limit]]
-    return Page(items, [encode_cursor(w.updated_at, w.id) for w in items], len(rows) > limit)
+    return request.page(rows, WorkflowRecord.from_row, lambda w: (w.updated_at, w.id))
 
 
 async def get_workflow(
