@@ -315,3 +315,24 @@ async def test_dev_sign_in_rejects_bad_input(client: httpx.AsyncClient) -> None:
     assert (
         await client.post("/auth/dev/sign-in", json={"email": "a@b.co", "role": "GOD"})
     ).status_code == 400
+
+
+def test_production_serves_no_graphiql(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        LATTICE_ENV="production",
+        DATABASE_URL="postgresql://x",  # type: ignore[call-arg]
+        REDIS_URL="redis://x",
+        SUPABASE_URL="https://p.supabase.co",
+        SUPABASE_SERVICE_ROLE_KEY="k",
+        FAL_KEY="k",
+        STRIPE_SECRET_KEY="k",
+        STRIPE_WEBHOOK_SECRET="k",
+        DATA_DIR=str(tmp_path),
+    )
+    views = [
+        getattr(route, "endpoint", None) or getattr(route, "app", None)
+        for route in create_app(settings).routes
+        if getattr(route, "path", None) == "/graphql"
+    ]
+    assert views and all(getattr(view, "graphql_ide", "x") is None for view in views)
