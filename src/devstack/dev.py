@@ -45,16 +45,19 @@ def main() -> None:
                 str(settings.PORT),
             ],
             env=child_env,
+            start_new_session=True,
         ),
         "worker": subprocess.Popen(
             [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "8"],
             env=child_env,
+            start_new_session=True,
         ),
     }
     if "LATTICE_FAL_SERVER_ARGS" in child_env:
         processes["fal"] = subprocess.Popen(
             [python, "-m", "devstack.fal_server", *child_env["LATTICE_FAL_SERVER_ARGS"].split()],
             env=child_env,
+            start_new_session=True,
         )
     print(
         f"\n  Lattice is starting on {settings.public_url}  (Ctrl+C stops everything)\n", flush=True
@@ -103,14 +106,15 @@ def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> None:
                 print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
                 stopping = True
         time.sleep(0.3)
+    # Each child leads its own process group (dramatiq forks workers): stop whole groups.
     for process in processes.values():
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGTERM)
     for process in processes.values():
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

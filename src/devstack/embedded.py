@@ -26,7 +26,8 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
     """Starts (or reuses) an embedded PostgreSQL; returns its URL and the server handle."""
     import pgserver
 
-    server = pgserver.get_server(str(data_dir / "postgres"), cleanup_mode=None)  # type: ignore[attr-defined]
+    # "stop": the server stops when the last process using it exits.
+    server = pgserver.get_server(str(data_dir / "postgres"), cleanup_mode="stop")  # type: ignore[attr-defined]
     return str(server.get_uri()), server
 
 
