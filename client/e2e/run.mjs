@@ -150,6 +150,7 @@ await test("a pro user builds FLUX -> Wan 2.2 on the grid, runs it live, and fin
   await target.click();
   await page.waitForFunction((id) => document.querySelector("#param-image_url")?.value === id, assetId);
   await waitForSaved(page);
+  await target.getByTestId("input-thumbnail").waitFor();
   await page.screenshot({ path: `${OUT}editor-asset-as-input.png` });
 
   // The dark theme, on the gallery.

@@ -57,13 +57,14 @@ export function Canvas({ graph, models, runs, problems, selected, running, onSel
         selected: n.id === selected,
         data: {
           model: models.get(n.modelId),
+          imageInputs: imageInputsOf(n, models.get(n.modelId), graph),
           run: runs.get(n.id),
           problem: problems.find((p) => p.nodeId === n.id)?.message,
           onRunThis,
           onDropAsset,
         },
       })),
-    [graph.nodes, dragging, sizes, selected, models, runs, problems, onRunThis, onDropAsset],
+    [graph, dragging, sizes, selected, models, runs, problems, onRunThis, onDropAsset],
   );
   const edges: Edge[] = useMemo(
     () =>
@@ -158,4 +159,16 @@ export function Canvas({ graph, models, runs, problems, selected, running, onSel
       <Controls />
     </ReactFlow>
   );
+}
+
+const ASSET_ID = /^[0-9a-f-]{36}$/i;
+
+function imageInputsOf(node: Graph["nodes"][number], model: ModelInfo | undefined, graph: Graph): Record<string, string> {
+  const given: Record<string, string> = {};
+  for (const port of model?.inputs ?? []) {
+    const value = node.params[port.name];
+    const wired = graph.edges.some((e) => e.target === node.id && e.targetPort === port.name);
+    if (port.type === "IMAGE" && !wired && typeof value === "string" && ASSET_ID.test(value)) given[port.name] = value;
+  }
+  return given;
 }

@@ -1,6 +1,8 @@
 import { memo, useState } from "react";
 import { Handle, Position, type NodeProps, type Node } from "@xyflow/react";
+import { useQuery } from "@apollo/client";
 import { Play } from "lucide-react";
+import { AssetQuery } from "@/graphql/documents";
 import { cn } from "@/lib/utils";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tooltip } from "@/components/ui/tooltip";
@@ -20,6 +22,8 @@ export interface NodeRunView {
 
 export type ModelNodeData = {
   model: ModelInfo | undefined;
+  /** Gallery asset ids given as image inputs (not wired), by port. */
+  imageInputs: Record<string, string>;
   run: NodeRunView | undefined;
   problem: string | undefined;
   onRunThis: (nodeId: string) => void;
@@ -73,7 +77,12 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
             style={{ top: 56 + i * 22, background: PORT_COLORS[port.type] }} title={`${port.name} (${port.type})`} />
         ))}
         <div className="flex flex-col gap-0.5 pl-1 text-[11px] text-muted-foreground">
-          {model?.inputs.map((p) => <span key={p.name}>{p.name}</span>)}
+          {model?.inputs.map((p) => (
+            <span key={p.name} className="flex h-4 items-center gap-1.5">
+              {p.name}
+              {data.imageInputs[p.name] && <InputThumbnail assetId={data.imageInputs[p.name]!} />}
+            </span>
+          ))}
         </div>
         <NodeBody run={run} />
         {problem && <p className="text-xs text-destructive">{problem}</p>}
@@ -94,6 +103,17 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
     </div>
   );
 });
+
+/** The gallery image a node takes as input, small, beside the port's name. */
+function InputThumbnail({ assetId }: { assetId: string }) {
+  const { data } = useQuery(AssetQuery, { variables: { id: assetId } });
+  const url = data?.asset?.url;
+  return url ? (
+    <img src={url} alt="" className="size-4 rounded-sm object-cover" data-testid="input-thumbnail" />
+  ) : (
+    <Skeleton className="size-4 rounded-sm" />
+  );
+}
 
 /** The output area keeps one fixed height whatever the state, so the grid never jumps. */
 function NodeBody({ run }: { run: NodeRunView | undefined }) {
