@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from devstack.embedded import ensure_services
+from devstack.embedded import ensure_services, stop_services
 from services.config import Settings
 from services.migrations import migrate
 
@@ -22,62 +22,53 @@ def main() -> None:
     data_dir = Path(settings.DATA_DIR).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env, handles = ensure_services(data_dir)
-    asyncio.run(migrate(env["DATABASE_URL"]))
-    child_env = {
-        **os.environ,
-        **env,
-        "LATTICE_ENV": settings.LATTICE_ENV,
-        "DATA_DIR": str(data_dir),
-        **_local_fal(settings, data_dir),
-    }
-    python = sys.executable
-    processes = {
-        "api": subprocess.Popen(
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "graph.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(settings.PORT),
-            ],
-            env=child_env,
-            start_new_session=True,
-        ),
-        "worker": subprocess.Popen(
-            [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "8"],
-            env=child_env,
-            start_new_session=True,
-        ),
-    }
-    if "LATTICE_FAL_SERVER_ARGS" in child_env:
-        processes["fal"] = subprocess.Popen(
-            [python, "-m", "devstack.fal_server", *child_env["LATTICE_FAL_SERVER_ARGS"].split()],
-            env=child_env,
-            start_new_session=True,
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        asyncio.run(migrate(env["DATABASE_URL"]))
+        child_env = {
+            **os.environ,
+            **env,
+            "LATTICE_ENV": settings.LATTICE_ENV,
+            "DATA_DIR": str(data_dir),
+            **_local_fal(settings, data_dir),
+        }
+        python = sys.executable
+        api = [python, "-m", "uvicorn", "graph.app:create_app", "--factory"]
+        api += ["--host", "127.0.0.1", "--port", str(settings.PORT)]
+        worker = [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "8"]
+        commands = {"api": api, "worker": worker}
+        if "LATTICE_FAL_SERVER_ARGS" in child_env:
+            fal_args = child_env["LATTICE_FAL_SERVER_ARGS"].split()
+            commands["fal"] = [python, "-m", "devstack.fal_server", *fal_args]
+        for name, command in commands.items():
+            # Each child leads its own process group (dramatiq forks workers): stop whole groups.
+            processes[name] = subprocess.Popen(command, env=child_env, start_new_session=True)
+        print(
+            f"\n  Lattice is starting on {settings.public_url}  (Ctrl+C stops everything)\n",
+            flush=True,
         )
-    print(
-        f"\n  Lattice is starting on {settings.public_url}  (Ctrl+C stops everything)\n", flush=True
-    )
-    _supervise(processes)
-    for handle in handles:
-        if isinstance(handle, subprocess.Popen):
-            handle.terminate()
+        _supervise(processes)
+    finally:
+        _stop(processes)
+        stop_services(handles)
+
+
+def local_port(settings: Settings, name: str, offset: int) -> int:
+    """A local stand-in's port: `LATTICE_<NAME>_PORT` when set (the browser-test stack picks
+    free ones), else next to the API's, so `make dev` keeps its links across restarts."""
+    return int(os.environ.get(f"LATTICE_{name}_PORT") or settings.PORT + offset)
 
 
 def _local_fal(settings: Settings, data_dir: Path) -> dict[str, str]:
     """Without a FAL_KEY, point fal-client at the local fal server through its own settings.
-    Its ports sit next to the API's and its media stays on disk, so gallery links survive
-    a restart."""
+    Its media stays on disk, so gallery links survive a restart."""
     if settings.FAL_KEY:
         return {}
     from devstack.tls import ensure_local_tls
 
     tls = ensure_local_tls(data_dir / "tls")
-    host = f"127.0.0.1:{settings.PORT + 1}"
+    fal_port, cdn_port = local_port(settings, "FAL", 1), local_port(settings, "FAL_CDN", 2)
+    host = f"127.0.0.1:{fal_port}"
     return {
         "FAL_KEY": "local-dev-key",
         "FAL_RUN_HOST": host,
@@ -85,7 +76,7 @@ def _local_fal(settings: Settings, data_dir: Path) -> dict[str, str]:
         "SSL_CERT_FILE": str(tls.ca),
         "NO_PROXY": "127.0.0.1,localhost",
         "LATTICE_FAL_SERVER_ARGS": (
-            f"--port {settings.PORT + 1} --cdn-port {settings.PORT + 2}"
+            f"--port {fal_port} --cdn-port {cdn_port}"
             f" --tls-dir {data_dir / 'tls'} --files-dir {data_dir / 'fal-files'}"
         ),
     }
@@ -106,7 +97,9 @@ def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> None:
                 print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
                 stopping = True
         time.sleep(0.3)
-    # Each child leads its own process group (dramatiq forks workers): stop whole groups.
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
     for process in processes.values():
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -115,6 +108,7 @@ def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 if __name__ == "__main__":

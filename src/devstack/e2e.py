@@ -5,6 +5,7 @@ database and free ports, with LATTICE_URL pointing at it; then tears everything 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from devstack.embedded import ensure_services, free_port
+from devstack.embedded import ensure_services, free_ports, stop_services
 
 
 async def _create_database(admin_url: str) -> tuple[str, str]:
@@ -44,48 +45,61 @@ def main() -> int:
     if not command:
         print("usage: python -m devstack.e2e COMMAND...", file=sys.stderr)
         return 2
-    data_dir = Path(tempfile.mkdtemp(prefix="lattice-e2e-"))
-    services, handles = ensure_services(Path(".lattice/e2e-embedded").resolve())
-    name, database_url = asyncio.run(_create_database(services["DATABASE_URL"]))
-    port = free_port()
-    redis = urlunsplit(urlsplit(services["REDIS_URL"])._replace(path="/14"))
+    # Teardown stops exactly what was started, in reverse order, however far start-up got.
+    with contextlib.ExitStack() as started:
+        services, handles = ensure_services(Path(".lattice/e2e-embedded").resolve())
+        started.callback(stop_services, handles)
+        name, database_url = asyncio.run(_create_database(services["DATABASE_URL"]))
+        started.callback(lambda: asyncio.run(_drop_database(services["DATABASE_URL"], name)))
+        base = _start_stack(started, services, database_url)
+        if base is None:
+            return 1
+        return subprocess.call(command, env={**os.environ, "LATTICE_URL": base})
+    return 1  # unreachable; mypy cannot see that ExitStack never swallows
+
+
+def _start_stack(
+    started: contextlib.ExitStack, services: dict[str, str], database_url: str
+) -> str | None:
+    """Starts `make dev`'s stack on free ports; its URL once healthy, None if it never was."""
+    port, fal_port, cdn_port, stripe_port = free_ports(4)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": redis,
+        "REDIS_URL": urlunsplit(urlsplit(services["REDIS_URL"])._replace(path="/14")),
         "PORT": str(port),
-        "DATA_DIR": str(data_dir),
+        "LATTICE_FAL_PORT": str(fal_port),
+        "LATTICE_FAL_CDN_PORT": str(cdn_port),
+        "LATTICE_STRIPE_PORT": str(stripe_port),
+        "DATA_DIR": tempfile.mkdtemp(prefix="lattice-e2e-"),
         "LATTICE_ENV": "dev",
     }
-    for key in ("FAL_KEY", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"):
+    for key in ("FAL_KEY", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "STRIPE_SECRET_KEY"):
         env.pop(key, None)
     stack = subprocess.Popen(
         [sys.executable, "-m", "devstack.dev"], env=env, start_new_session=True
     )
+    started.callback(_stop_group, stack)
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while stack.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return base
+        time.sleep(0.3)
+    print("the stack did not start", file=sys.stderr)
+    return None
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if stack.poll() is not None or time.monotonic() > deadline:
-                print("the stack did not start", file=sys.stderr)
-                return 1
-            time.sleep(0.3)
-        return subprocess.call(command, env={**os.environ, "LATTICE_URL": base})
-    finally:
-        os.killpg(stack.pid, signal.SIGTERM)
-        try:
-            stack.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(stack.pid, signal.SIGKILL)
-        asyncio.run(_drop_database(services["DATABASE_URL"], name))
-        for handle in handles:
-            if isinstance(handle, subprocess.Popen):
-                handle.terminate()
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 if __name__ == "__main__":

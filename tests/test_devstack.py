@@ -1,0 +1,68 @@
+"""The browser-test stack (`python -m devstack.e2e`) starts on ports that are all free and
+stops exactly what it started."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import asyncpg
+
+from devstack.embedded import free_ports
+
+
+def test_free_ports_are_distinct_and_bindable() -> None:
+    ports = free_ports(64)
+    assert len(set(ports)) == 64
+    for port in ports[:8]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+
+
+async def test_e2e_stack_runs_the_command_then_leaves_nothing_behind(
+    service_urls: dict[str, str], tmp_path: object
+) -> None:
+    """With no REDIS_URL the stack starts an embedded Redis of its own; after the command
+    the stack, that Redis and the e2e database are all gone."""
+    before = _leftovers(), await _e2e_databases(service_urls["DATABASE_URL"])
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LATTICE_URL")}
+    env["DATABASE_URL"] = service_urls["DATABASE_URL"]
+    probe = (
+        "import os, httpx; base = os.environ['LATTICE_URL'];"
+        "print('HEALTH', httpx.get(base + '/healthz').status_code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack.e2e", sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "HEALTH 200" in done.stdout
+    # Nothing the stack started outlives it (other stacks may run beside this test).
+    assert _leftovers() <= before[0]
+    assert await _e2e_databases(service_urls["DATABASE_URL"]) <= before[1]
+
+
+def _leftovers() -> set[str]:
+    """Embedded Redis servers and stack processes of browser-test stacks."""
+    found = subprocess.run(
+        ["pgrep", "-af", "e2e-embedded/redis|devstack.dev|devstack.fal_server"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    return {line for line in found.splitlines() if "pgrep" not in line}
+
+
+async def _e2e_databases(admin_url: str) -> set[str]:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        rows = await admin.fetch(
+            "select datname from pg_database where datname like 'lattice_e2e_%'"
+        )
+    finally:
+        await admin.close()
+    return {r["datname"] for r in rows}
