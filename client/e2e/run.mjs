@@ -3,5 +3,6 @@
 import { finish } from "./harness.mjs";
 
 await import("./editor.spec.mjs");
+await import("./runs.spec.mjs");
 
 await finish();

@@ -24,6 +24,7 @@ import { useAutosave, draftKey } from "./useAutosave";
 import { useEstimate } from "./useEstimate";
 import { useHistory } from "./useHistory";
 import { useRun } from "./useRun";
+import { useRunLauncher } from "./useRunLauncher";
 import { defaultParams, freeCell, newNodeId, type Graph, type GraphNode, type ModelInfo } from "./graph";
 
 export default function EditorPage() {
@@ -96,21 +97,18 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
     toast({ title: "Image set", description: `Node ${nodeId} will use it as its ${field}.` });
   }, [history, pendingAsset, setSearch]);
 
-  const runGraph = useCallback(async (targets?: string[]) => {
-    const saved = await autosave.flush();
-    if (!saved) {
-      toast({ title: "Fix the workflow first", description: "It could not be saved, so it cannot run yet.", variant: "destructive" });
-      return;
-    }
-    try {
-      await start(targets);
-    } catch (error) {
+  const launcher = useRunLauncher({
+    save: autosave.flush,
+    start,
+    onUnsaved: () => toast({ title: "Fix the workflow first", description: "It could not be saved, so it cannot run yet.", variant: "destructive" }),
+    onError: (error, retry) => {
       const described = describeError(error);
       const nodeId = described.action?.kind === "selectNode" ? described.action.nodeId : null;
       if (nodeId) setSelected(nodeId);
-      showError(error, () => void runGraph(targets));
-    }
-  }, [autosave, showError, start]);
+      showError(error, retry);
+    },
+  });
+  const runGraph = launcher.run;
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -164,13 +162,12 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
           <Button variant="ghost" size="icon" aria-label="Redo" disabled={!history.canRedo} onClick={history.redo}><Redo2 /></Button>
           <Button variant={side === "gallery" ? "secondary" : "ghost"} size="icon" aria-label="Gallery drawer"
             onClick={() => setSide(side === "gallery" ? "settings" : "gallery")}><Images /></Button>
-          {active ? (
-            <Button variant="outline" onClick={() => void cancel()}>Cancel run</Button>
-          ) : (
-            <Button onClick={() => void runGraph()} disabled={starting || graph.nodes.length === 0} title="Run (Ctrl+Enter)">
-              <Play /> {starting ? "Starting…" : "Run"}
-            </Button>
-          )}
+          {/* Cancel never takes Run's place: a double click on Run must not cancel the run it started. */}
+          {active && <Button variant="outline" onClick={() => void cancel()}>Cancel run</Button>}
+          <Button onClick={() => void runGraph()} disabled={active || launcher.launching || starting || graph.nodes.length === 0}
+            title="Run (Ctrl+Enter)" data-testid="run-button">
+            <Play /> {launcher.launching ? "Starting…" : active ? "Running…" : "Run"}
+          </Button>
         </div>
       </div>
       {pendingAsset && (

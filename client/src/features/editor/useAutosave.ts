@@ -18,7 +18,14 @@ const DELAY_MS = 700;
  * made in another tab is reported as a conflict rather than overwritten. A copy of unsaved
  * work is kept locally until the server has it. */
 export function useAutosave(workflowId: string, graph: Graph | null, version: number | null) {
-  const [status, setStatus] = useState<SaveState>({ state: "saved" });
+  const [status, setStatusState] = useState<SaveState>({ state: "saved" });
+  // The timer reads the latest status from here: a side effect inside a state updater runs
+  // twice under StrictMode (it did, and saved twice).
+  const statusRef = useRef<SaveState>(status);
+  const setStatus = useCallback((next: SaveState | ((s: SaveState) => SaveState)) => {
+    statusRef.current = typeof next === "function" ? next(statusRef.current) : next;
+    setStatusState(statusRef.current);
+  }, []);
   const [update] = useMutation(UpdateWorkflowMutation);
   const versionRef = useRef(version);
   const savedJson = useRef<string | null>(null);
@@ -31,13 +38,15 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
     savedJson.current = JSON.stringify(loaded);
     localStorage.removeItem(draftKey(workflowId));
     setStatus({ state: "saved" });
-  }, [workflowId]);
+  }, [workflowId, setStatus]);
 
   const save = useCallback(async (): Promise<boolean> => {
     if (!graph || versionRef.current === null) return false;
     const json = JSON.stringify(graph);
     if (json === savedJson.current) return true;
-    if (inFlight.current) await inFlight.current;
+    // One save at a time; the one before may already have saved exactly this graph.
+    while (inFlight.current) await inFlight.current;
+    if (json === savedJson.current) return true;
     setStatus({ state: "saving" });
     const attempt = (async () => {
       try {
@@ -66,7 +75,7 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
     })();
     inFlight.current = attempt;
     return attempt;
-  }, [graph, update, workflowId]);
+  }, [graph, update, workflowId, setStatus]);
 
   useEffect(() => {
     if (!graph || savedJson.current === null) return;
@@ -75,15 +84,14 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
     setStatus((s) => (s.state === "conflict" ? s : { state: "dirty" }));
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(() => {
-      setStatus((s) => {
-        if (s.state !== "conflict") void save();
-        return s;
-      });
+      timer.current = null;
+      if (statusRef.current.state !== "conflict") void save();
     }, DELAY_MS);
     return () => {
       if (timer.current) clearTimeout(timer.current);
+      timer.current = null;
     };
-  }, [graph, save, workflowId]);
+  }, [graph, save, workflowId, setStatus]);
 
   /** Saves now (before a run); true when the server has exactly this graph. */
   const flush = useCallback(async () => {

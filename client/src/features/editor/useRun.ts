@@ -29,8 +29,10 @@ export function useRun(workflowId: string, latest: RunFieldsFragment | null | un
   const [runMutation, { loading: starting }] = useMutation(RunWorkflowMutation);
   const [cancelMutation] = useMutation(CancelRunMutation);
 
-  const start = useCallback(async (targets?: string[]) => {
-    const result = await runMutation({ variables: { id: workflowId, key: crypto.randomUUID(), targets: targets ?? null } });
+  /** `key` belongs to the user's action: a retry of that action passes the same key, so the
+   * server answers with the run it already started instead of charging for a second one. */
+  const start = useCallback(async (key: string, targets?: string[]) => {
+    const result = await runMutation({ variables: { id: workflowId, key, targets: targets ?? null } });
     const started = result.data?.runWorkflow;
     if (started) setRun(started);
     return started;

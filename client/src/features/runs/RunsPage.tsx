@@ -19,7 +19,7 @@ export default function RunsPage() {
           : runs.length === 0
             ? <p className="p-6 text-sm text-muted-foreground">No runs yet.</p>
             : runs.map((run) => (
-                <Link key={run.id} to={`/workflows/${run.workflowId}`} className="flex h-14 items-center gap-4 px-4 text-sm hover:bg-accent">
+                <Link key={run.id} to={`/workflows/${run.workflowId}`} className="flex h-14 items-center gap-4 px-4 text-sm hover:bg-accent" data-testid="run-row">
                   <RunStatusBadge status={run.status} />
                   <span className="truncate font-medium">{run.workflow.name}</span>
                   <span className="text-muted-foreground">{run.nodeRuns.length} nodes</span>
