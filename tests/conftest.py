@@ -29,7 +29,7 @@ from services.migrations import migrate
 from services.runtime import Runtime
 from support import User, sign_in
 
-pytest_plugins = ["fal_plugin"]
+pytest_plugins = ["fal_plugin", "stripe_plugin"]
 
 
 @pytest.fixture(scope="session")
