@@ -176,8 +176,9 @@ def _receiver_server(receiver: WebhookReceiver, port: int) -> ThreadingHTTPServe
 WEBHOOK_SECRET = "whsec_local_test_secret"
 
 
-@pytest.fixture(scope="session")
-def stripe_server() -> Iterator[LocalStripe]:
+@contextlib.contextmanager
+def start_server(webhook_secret: str = WEBHOOK_SECRET, *args: str) -> Iterator[LocalStripe]:
+    """Runs `python -m devstack.stripe_server` on a free port until the block ends."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -187,26 +188,35 @@ def stripe_server() -> Iterator[LocalStripe]:
             "--port",
             str(port),
             "--webhook-secret",
-            WEBHOOK_SECRET,
+            webhook_secret,
+            *args,
         ]
     )
-    server = LocalStripe(f"http://127.0.0.1:{port}", "sk_test_local", WEBHOOK_SECRET)
-    deadline = time.monotonic() + 20
-    while True:
-        with contextlib.suppress(httpx.HTTPError, socket.error):
-            if server.http.get(f"{server.base_url}/healthz").status_code == 200:
-                break
-        assert process.poll() is None, "the local Stripe server exited"
-        assert time.monotonic() < deadline, "the local Stripe server did not start"
-        time.sleep(0.05)
-    yield server
-    server.http.close()
-    process.terminate()
+    server = LocalStripe(f"http://127.0.0.1:{port}", "sk_test_local", webhook_secret)
     try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(httpx.HTTPError, socket.error):
+                if server.http.get(f"{server.base_url}/healthz").status_code == 200:
+                    break
+            assert process.poll() is None, "the local Stripe server exited"
+            assert time.monotonic() < deadline, "the local Stripe server did not start"
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.http.close()
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[LocalStripe]:
+    with start_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

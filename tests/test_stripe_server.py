@@ -4,16 +4,18 @@ order, retried), injected faults, and the upcoming-invoice preview."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 import stripe
 
-from stripe_plugin import LocalStripe, WebhookReceiver, wait_for
+from stripe_plugin import WEBHOOK_SECRET, LocalStripe, WebhookReceiver, start_server, wait_for
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -439,3 +441,20 @@ def test_create_preview_is_flat_plus_usage(
     assert preview.amount_due == preview.total == 2000 + 345
     assert sorted(line.amount for line in preview.lines.data) == [345, 2000]
     assert preview.period_start == subscription["items"].data[0].current_period_start
+
+
+@contextlib.contextmanager
+def running_server(state: Path) -> Iterator[LocalStripe]:
+    with start_server(WEBHOOK_SECRET, "--state-file", str(state)) as server:
+        yield server
+
+
+def test_state_file_survives_a_restart(tmp_path: Path) -> None:
+    """What `make dev` relies on: customers and subscriptions outlive the process."""
+    state = tmp_path / "stripe.json"
+    with running_server(state) as server:
+        client = server.client()
+        customer = client.v1.customers.create({"email": "kept@lattice.test"})
+    assert state.is_file()
+    with running_server(state) as server:
+        assert server.client().v1.customers.retrieve(customer.id).email == "kept@lattice.test"

@@ -241,15 +241,17 @@ class Billing:
         customer = text(params, "customer")
         status = text(params, "status")
         price = text(params, "price")
+
+        def wanted(s: Obj) -> bool:
+            if status is None:  # Stripe's default: every status but canceled
+                return bool(s["status"] != "canceled")
+            return status == "all" or s["status"] == status
+
         return [
             s
             for s in self.store.all("subscription")
             if (customer is None or s["customer"] == customer)
-            and (
-                s["status"] == status
-                if status not in (None, "all")
-                else status == "all" or s["status"] != "canceled"
-            )
+            and wanted(s)
             and (price is None or any(i["price"]["id"] == price for i in s["items"]["data"]))
         ]
 

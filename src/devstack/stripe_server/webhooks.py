@@ -13,7 +13,6 @@ import copy
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from stripe import WebhookSignature
@@ -167,7 +166,3 @@ class Webhooks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-def delivery_summary(deliveries: list[Delivery]) -> list[Any]:
-    return [d.snapshot() for d in deliveries]
