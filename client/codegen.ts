@@ -9,7 +9,7 @@ const config: CodegenConfig = {
     "./src/gql/": {
       preset: "client",
       config: {
-        scalars: { DateTime: "string", JSON: "unknown" },
+        scalars: { Date: "string", DateTime: "string", JSON: "unknown" },
         enumsAsTypes: true,
         useTypeImports: true,
       },

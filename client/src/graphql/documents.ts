@@ -27,4 +27,6 @@ export {
   StartCheckoutDocument as StartCheckoutMutation,
   OpenPortalDocument as OpenPortalMutation,
   SetSpendingCapDocument as SetSpendingCapMutation,
+  BillingDocument as BillingQuery,
+  BillingInvoicesDocument as BillingInvoicesQuery,
 } from "@/gql/graphql";

@@ -59,6 +59,8 @@ export function createCache(): InMemoryCache {
         },
         Viewer: { keyFields: [] },
         CreditBalance: { keyFields: false, merge: true },
+        // The viewer's billing is one object, filled in by several queries (fast, then Stripe's).
+        Billing: { keyFields: false, merge: true },
       },
   });
 }

@@ -17,6 +17,7 @@ describe("describeGraphQLError", () => {
     ["RATE_LIMITED", "retry"],
     ["CONFLICT", "reload"],
     ["UNAUTHENTICATED", "signIn"],
+    ["UNAVAILABLE", "retry"],
   ])("offers an action for %s", (code, kind) => {
     expect(describeGraphQLError({ message: "x", extensions: { code } }).action?.kind).toBe(kind);
   });
@@ -25,5 +26,20 @@ describe("describeGraphQLError", () => {
     const described = describeGraphQLError({ message: "Workflow 1 was not found", extensions: { code: "NOT_FOUND" } });
     expect(described).toMatchObject({ title: "Not found", message: "Workflow 1 was not found" });
     expect(described.action).toBeUndefined();
+  });
+
+  it.each([
+    ["ALREADY_SUBSCRIBED", "You're already on Pro"],
+    ["NO_SUBSCRIPTION", "No billing account yet"],
+    ["CAP_TOO_HIGH", "Spending cap too high"],
+  ])("words the billing problem %s", (reason, title) => {
+    const described = describeGraphQLError({ message: "x", extensions: { code: "VALIDATION_ERROR", problems: [{ reason, message: "x", field: "plan" }] } });
+    expect(described.title).toBe(title);
+    expect(described.message).not.toBe("x");
+  });
+
+  it("offers an upgrade when there is no subscription to manage yet", () => {
+    const described = describeGraphQLError({ message: "x", extensions: { code: "VALIDATION_ERROR", problems: [{ reason: "NO_SUBSCRIPTION", message: "x" }] } });
+    expect(described.action?.kind).toBe("upgrade");
   });
 });

@@ -37,6 +37,13 @@ const TITLES: Record<string, string> = {
   UNAVAILABLE: "Temporarily unavailable",
 };
 
+/** Problem codes (a VALIDATION_ERROR's `problems[].reason`) that deserve their own words. */
+const PROBLEMS: Record<string, { title: string; message: string }> = {
+  ALREADY_SUBSCRIBED: { title: "You're already on Pro", message: "Your plan is managed from the billing portal: use Manage billing." },
+  NO_SUBSCRIPTION: { title: "No billing account yet", message: "Upgrade to Pro first; the billing portal opens once you have a subscription." },
+  CAP_TOO_HIGH: { title: "Spending cap too high", message: "That is above the highest cap you can set yourself; choose a lower amount." },
+};
+
 /** Turns any GraphQL error from the API into words and, where one exists, an action. */
 export function describeGraphQLError(error: GraphQLFormattedError): DescribedError {
   const extensions = (error.extensions ?? {}) as Record<string, unknown>;
@@ -45,6 +52,11 @@ export function describeGraphQLError(error: GraphQLFormattedError): DescribedErr
   const base = { code, title: TITLES[code] ?? "Something went wrong", message: error.message, problems };
   switch (code) {
     case "VALIDATION_ERROR": {
+      const known = problems.map((p) => PROBLEMS[p.reason]).find(Boolean);
+      if (known) {
+        const upgrade = problems.some((p) => p.reason === "NO_SUBSCRIPTION");
+        return { ...base, ...known, ...(upgrade ? { action: { kind: "upgrade", label: "Upgrade to Pro" } as const } : {}) };
+      }
       const nodeId = problems.find((p) => p.nodeId)?.nodeId;
       return nodeId ? { ...base, action: { kind: "selectNode", nodeId, label: "Show node" } } : base;
     }
@@ -57,6 +69,8 @@ export function describeGraphQLError(error: GraphQLFormattedError): DescribedErr
       const seconds = Number(extensions.retryAfterSeconds ?? 0);
       return { ...base, message: seconds ? `${error.message}` : error.message, action: { kind: "retry", label: "Retry" } };
     }
+    case "UNAVAILABLE":
+      return { ...base, action: { kind: "retry", label: "Retry" } };
     case "CONFLICT":
       return { ...base, message: "This workflow was changed in another tab or by another device.", action: { kind: "reload", label: "Load latest" } };
     case "UNAUTHENTICATED":
