@@ -8,6 +8,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { CommandPalette } from "./CommandPalette";
+import { PastDueBanner } from "@/features/billing/PastDue";
 
 const NAV = [
   { to: "/workflows", label: "Workflows", icon: LayoutGrid },
@@ -60,6 +61,7 @@ export function AppShell() {
             </Button>
           </div>
         </header>
+        {viewer?.billing.subscriptionStatus === "PAST_DUE" && <PastDueBanner graceEndsAt={viewer.billing.graceEndsAt} />}
         <main className="min-h-0 flex-1 overflow-auto">
           <Outlet />
         </main>

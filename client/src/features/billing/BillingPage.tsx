@@ -1,49 +1,84 @@
-import { useMutation } from "@apollo/client";
-import { OpenPortalMutation, StartCheckoutMutation } from "@/graphql/documents";
-import { formatCents } from "@/lib/utils";
-import { useViewer } from "@/lib/useViewer";
-import { useErrorToast } from "@/lib/useErrorToast";
+import { useQuery } from "@apollo/client";
+import { useSearchParams } from "react-router-dom";
+import { Loader2 } from "lucide-react";
+import { BillingQuery } from "@/graphql/documents";
 import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Card, CardContent, CardHeader } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
+import { CheckoutReturn, type CheckoutOutcome } from "./CheckoutReturn";
+import { HowBillingWorks } from "./HowBillingWorks";
+import { InvoicesCard } from "./InvoicesCard";
+import { PastDueAlert } from "./PastDue";
+import { PlanCard } from "./PlanCard";
+import { SpendingCapCard } from "./SpendingCapCard";
+import { UsageCard } from "./UsageCard";
+import { useBillingRedirect } from "./useBillingRedirect";
 
+/** The plan, this month's usage, the spending cap and invoices. The database's part paints
+ * first; invoices (from Stripe) fill in on their own. */
 export default function BillingPage() {
-  const { viewer } = useViewer();
-  const showError = useErrorToast();
-  const [checkout, checkingOut] = useMutation(StartCheckoutMutation);
-  const [portal, opening] = useMutation(OpenPortalMutation);
-  const go = async (action: () => Promise<{ data?: { startCheckout?: { url: string }; openBillingPortal?: { url: string } } | null }>) => {
-    try {
-      const result = await action();
-      const url = result.data?.startCheckout?.url ?? result.data?.openBillingPortal?.url;
-      if (url) window.location.assign(url);
-    } catch (error) {
-      showError(error);
-    }
-  };
+  const [params, setParams] = useSearchParams();
+  const checkout = params.get("checkout");
+  const outcome: CheckoutOutcome | null = checkout === "success" || checkout === "cancelled" ? checkout : null;
+  const { data, error, refetch } = useQuery(BillingQuery, { fetchPolicy: "cache-and-network" });
+  const viewer = data?.viewer;
+
   return (
-    <div className="flex max-w-3xl flex-col gap-6 p-6">
+    <div className="mx-auto flex w-full max-w-4xl flex-col gap-6 p-4 sm:p-6">
       <h1 className="text-2xl font-semibold tracking-tight">Billing</h1>
+      {outcome && <CheckoutReturn outcome={outcome} onDismiss={() => setParams({}, { replace: true })} onUpgraded={() => void refetch().catch(() => undefined)} />}
+      {!viewer ? (
+        error ? <p className="text-sm text-destructive">Billing could not be loaded. Reload the page to try again.</p> : <BillingSkeleton />
+      ) : (
+        <>
+          {viewer.billing.subscriptionStatus === "PAST_DUE" && (
+            <PastDueAlert graceEndsAt={viewer.billing.graceEndsAt}>
+              <UpdatePaymentMethod />
+            </PastDueAlert>
+          )}
+          <PlanCard viewer={viewer} />
+          <UsageCard billing={viewer.billing} />
+          {viewer.role === "PRO" && <SpendingCapCard viewer={viewer} />}
+          {(viewer.role === "PRO" || viewer.billing.subscriptionStatus != null) && <InvoicesCard />}
+          <HowBillingWorks freeAllowanceCents={viewer.freeAllowanceCents} />
+        </>
+      )}
+    </div>
+  );
+}
+
+function UpdatePaymentMethod() {
+  const { open, busy } = useBillingRedirect("portal");
+  return (
+    <Button size="sm" variant="outline" onClick={() => void open()} disabled={busy}>
+      {busy && <Loader2 className="animate-spin" aria-hidden />}
+      Update payment method
+    </Button>
+  );
+}
+
+/** The page's own shape while it loads: the plan card, then usage, at their usual heights. */
+function BillingSkeleton() {
+  return (
+    <div className="flex flex-col gap-6" aria-busy="true" aria-label="Loading billing">
       <Card>
         <CardHeader>
-          <CardTitle>Your plan</CardTitle>
-          <CardDescription>Free includes {viewer ? formatCents(viewer.freeAllowanceCents) : "…"} of generation each month. Pro is pay-per-use with all models, LoRAs and kept assets.</CardDescription>
+          <Skeleton className="h-5 w-32" />
+          <Skeleton className="h-4 w-64 max-w-full" />
         </CardHeader>
-        <CardContent className="grid gap-4">
-          {!viewer ? <Skeleton className="h-20" /> : (
-            <dl className="grid grid-cols-3 gap-4 text-sm">
-              <div><dt className="text-muted-foreground">Plan</dt><dd className="text-lg font-semibold">{viewer.role}</dd></div>
-              <div><dt className="text-muted-foreground">Used this month</dt><dd className="text-lg font-semibold">{formatCents(viewer.credits.periodUsageCents)}</dd></div>
-              <div><dt className="text-muted-foreground">{viewer.role === "FREE" ? "Free credits left" : "Spending cap"}</dt>
-                <dd className="text-lg font-semibold">{viewer.role === "FREE" ? formatCents(viewer.credits.freeRemaining) : viewer.spendingCapCents != null ? formatCents(viewer.spendingCapCents) : "None"}</dd></div>
-            </dl>
-          )}
-          <div className="flex gap-2">
-            {viewer?.role === "FREE" && (
-              <Button disabled={checkingOut.loading} onClick={() => void go(() => checkout())}>{checkingOut.loading ? "Opening…" : "Upgrade to Pro"}</Button>
-            )}
-            <Button variant="outline" disabled={opening.loading} onClick={() => void go(() => portal())}>{opening.loading ? "Opening…" : "Manage billing"}</Button>
-          </div>
+        <CardContent className="grid gap-5">
+          <Skeleton className="h-10" />
+          <Skeleton className="h-44 rounded-lg" />
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
+          <Skeleton className="h-5 w-40" />
+          <Skeleton className="h-4 w-72 max-w-full" />
+        </CardHeader>
+        <CardContent className="grid gap-5">
+          <Skeleton className="h-[154px]" />
+          <Skeleton className="h-24" />
         </CardContent>
       </Card>
     </div>
