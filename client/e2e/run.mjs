@@ -4,5 +4,7 @@ import { finish } from "./harness.mjs";
 
 await import("./editor.spec.mjs");
 await import("./runs.spec.mjs");
+await import("./billing.spec.mjs");
+await import("./canvas.spec.mjs");
 
 await finish();

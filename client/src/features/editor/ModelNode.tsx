@@ -1,14 +1,13 @@
 import { memo, useState } from "react";
 import { Handle, Position, type NodeProps, type Node } from "@xyflow/react";
-import { useQuery } from "@apollo/client";
-import { Play } from "lucide-react";
-import { AssetQuery } from "@/graphql/documents";
+import { MoreHorizontal, Play } from "lucide-react";
 import { cn } from "@/lib/utils";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tooltip } from "@/components/ui/tooltip";
 import { RunStatusBadge } from "@/features/runs/RunStatusBadge";
 import { AssetPreview } from "@/features/gallery/AssetPreview";
-import type { ModelInfo } from "./graph";
+import { portLabel, type ModelInfo, type Port } from "./graph";
+import { useNodeActions } from "./nodeActions";
 
 export interface NodeOutput { id: string; kind: string; url: string; width?: number | null; height?: number | null }
 export interface NodeRunView {
@@ -22,24 +21,28 @@ export interface NodeRunView {
 
 export type ModelNodeData = {
   model: ModelInfo | undefined;
-  /** Gallery asset ids given as image inputs (not wired), by port. */
-  imageInputs: Record<string, string>;
+  /** Gallery images given as image inputs (not wired), by port: their URL once known. */
+  imageInputs: Record<string, string | null>;
   run: NodeRunView | undefined;
   problem: string | undefined;
-  onRunThis: (nodeId: string) => void;
-  onDropAsset: (nodeId: string, assetId: string) => void;
 };
 export type ModelFlowNode = Node<ModelNodeData, "model">;
 
 export const ASSET_MIME = "application/x-lattice-asset";
-const PORT_COLORS: Record<string, string> = { TEXT: "#a855f7", IMAGE: "#0ea5e9", VIDEO: "#f97316", LORA: "#22c55e", NUMBER: "#64748b" };
+export const PORT_COLORS: Record<string, string> = { TEXT: "#a855f7", IMAGE: "#0ea5e9", VIDEO: "#f97316", LORA: "#22c55e", NUMBER: "#64748b" };
+
+/** LoRAs are chosen in the node's settings; no node outputs one, so they get no socket. */
+const wireable = (ports: Port[] | undefined) => (ports ?? []).filter((p) => p.type !== "LORA");
 
 /** A node on the grid: its model, its ports, and its live state in the current run. */
 export const ModelNode = memo(function ModelNode({ id, data, selected }: NodeProps<ModelFlowNode>) {
   const { model, run, problem } = data;
+  const actions = useNodeActions();
   const [dropping, setDropping] = useState(false);
   const acceptsImage = model?.inputs.some((p) => p.type === "IMAGE") ?? false;
   const active = run && ["QUEUED", "RUNNING", "PENDING"].includes(run.status);
+  const inputs = wireable(model?.inputs);
+  const outputs = wireable(model?.outputs);
   return (
     <div
       data-testid={`node-${id}`}
@@ -60,38 +63,38 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
       onDrop={(e) => {
         setDropping(false);
         const assetId = e.dataTransfer.getData(ASSET_MIME);
-        if (assetId) data.onDropAsset(id, assetId);
+        if (assetId) actions.dropAsset(id, assetId);
       }}
     >
-      <div className="flex items-center gap-2 border-b px-3 py-2">
-        <span className="truncate text-sm font-medium">{model?.name ?? "Unknown model"}</span>
-        <span className="ml-auto shrink-0">{run && <RunStatusBadge status={run.status} />}</span>
+      {/* The title may wrap to two lines; the run status has its own row below, so neither hides the other. */}
+      <div className="flex items-start gap-1 border-b px-3 py-2">
+        <span className="line-clamp-2 min-h-10 text-sm font-medium leading-5" title={`${model?.name ?? "Unknown model"} (${id})`}>
+          {model?.name ?? "Unknown model"}
+        </span>
+        <button
+          className="nodrag -mr-1.5 ml-auto grid size-6 shrink-0 place-items-center rounded-md text-muted-foreground hover:bg-accent hover:text-foreground"
+          aria-label={`Actions for node ${id}`}
+          onClick={(e) => actions.openMenu(id, { x: e.clientX, y: e.clientY })}
+        >
+          <MoreHorizontal className="size-4" />
+        </button>
       </div>
-      <div className="relative flex flex-col gap-2 p-3">
-        {model?.inputs.map((port, i) => (
-          <Handle key={port.name} type="target" position={Position.Left} id={port.name}
-            style={{ top: 56 + i * 22, background: PORT_COLORS[port.type] }} title={`${port.name} (${port.type})`} />
-        ))}
-        {model?.outputs.map((port, i) => (
-          <Handle key={port.name} type="source" position={Position.Right} id={port.name}
-            style={{ top: 56 + i * 22, background: PORT_COLORS[port.type] }} title={`${port.name} (${port.type})`} />
-        ))}
-        <div className="flex flex-col gap-0.5 pl-1 text-[11px] text-muted-foreground">
-          {model?.inputs.map((p) => (
-            <span key={p.name} className="flex h-4 items-center gap-1.5">
-              {p.name}
-              {data.imageInputs[p.name] && <InputThumbnail assetId={data.imageInputs[p.name]!} />}
-            </span>
+      <div className="flex flex-col gap-2 py-2">
+        <div className="grid grid-cols-2 gap-y-1 text-[11px] text-muted-foreground">
+          {Array.from({ length: Math.max(inputs.length, outputs.length) }, (_, i) => (
+            <PortRow key={i} input={inputs[i]} output={outputs[i]} thumbnail={inputs[i] ? data.imageInputs[inputs[i]!.name] : undefined} />
           ))}
         </div>
-        <NodeBody run={run} />
-        {problem && <p className="text-xs text-destructive">{problem}</p>}
-        <div className="flex items-center justify-between">
-          <span className="font-mono text-[10px] text-muted-foreground">{id}</span>
+        <div className="px-3">
+          <NodeBody run={run} />
+        </div>
+        {problem && <p className="px-3 text-xs text-destructive">{problem}</p>}
+        <div className="flex h-6 items-center justify-between gap-2 px-3">
+          <span className="min-w-0">{run && <RunStatusBadge status={run.status} />}</span>
           <Tooltip content="Run this node and what it needs">
             <button
-              className="nodrag inline-flex items-center gap-1 rounded-md px-1.5 py-0.5 text-xs text-muted-foreground hover:bg-accent hover:text-foreground disabled:opacity-40"
-              onClick={() => data.onRunThis(id)}
+              className="nodrag inline-flex shrink-0 items-center gap-1 rounded-md px-1.5 py-0.5 text-xs text-muted-foreground hover:bg-accent hover:text-foreground disabled:opacity-40"
+              onClick={() => actions.runNodes([id])}
               disabled={Boolean(active)}
               aria-label={`Run node ${id}`}
             >
@@ -104,14 +107,32 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
   );
 });
 
-/** The gallery image a node takes as input, small, beside the port's name. */
-function InputThumbnail({ assetId }: { assetId: string }) {
-  const { data } = useQuery(AssetQuery, { variables: { id: assetId } });
-  const url = data?.asset?.url;
-  return url ? (
-    <img src={url} alt="" className="size-4 rounded-sm object-cover" data-testid="input-thumbnail" />
-  ) : (
-    <Skeleton className="size-4 rounded-sm" />
+/** One row of sockets: an input on the left edge and an output on the right, each with its name beside it. */
+function PortRow({ input, output, thumbnail }: { input?: Port; output?: Port; thumbnail?: string | null }) {
+  return (
+    <>
+      <div className="relative flex h-6 items-center gap-1.5 pl-3">
+        {input && (
+          <>
+            <Handle type="target" position={Position.Left} id={input.name} style={{ background: PORT_COLORS[input.type] }}
+              title={`${portLabel(input.name)} input (${input.type.toLowerCase()})${input.required ? "" : ", optional"}`} />
+            <span className="truncate">{portLabel(input.name)}</span>
+            {thumbnail !== undefined && (thumbnail
+              ? <img src={thumbnail} alt="" className="size-5 rounded-sm object-cover" data-testid="input-thumbnail" />
+              : <Skeleton className="size-5 rounded-sm" />)}
+          </>
+        )}
+      </div>
+      <div className="relative flex h-6 items-center justify-end pr-3">
+        {output && (
+          <>
+            <span className="truncate">{portLabel(output.name)}</span>
+            <Handle type="source" position={Position.Right} id={output.name} style={{ background: PORT_COLORS[output.type] }}
+              title={`${portLabel(output.name)} output (${output.type.toLowerCase()})`} />
+          </>
+        )}
+      </div>
+    </>
   );
 }
 
@@ -119,7 +140,7 @@ function InputThumbnail({ assetId }: { assetId: string }) {
 function NodeBody({ run }: { run: NodeRunView | undefined }) {
   const output = run?.outputs[0];
   return (
-    <div className="h-32 overflow-hidden rounded-md bg-muted/50">
+    <div className="h-24 overflow-hidden rounded-md bg-muted/50">
       {output ? (
         <AssetPreview asset={output} className="h-full w-full object-cover" />
       ) : run && ["QUEUED", "RUNNING", "PENDING"].includes(run.status) ? (

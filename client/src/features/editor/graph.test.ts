@@ -37,7 +37,7 @@ describe("checkConnection", () => {
 
 describe("the grid", () => {
   it("snaps a dropped position to the nearest whole cell", () => {
-    expect(nearestCell(300, 250)).toEqual({ col: 1, row: 1 });
+    expect(nearestCell(320, 310)).toEqual({ col: 1, row: 1 });
     expect(nearestCell(-40, 10)).toEqual({ col: 0, row: 0 });
   });
   it("finds a free cell next to occupied ones", () => {

@@ -1,7 +1,7 @@
 /** The editor's graph model, free of React: grid geometry, connection rules, ids. */
 
-export const CELL_W = 280;
-export const CELL_H = 220;
+export const CELL_W = 300;
+export const CELL_H = 300;
 
 export interface Port { name: string; type: string; required: boolean }
 export interface ModelInfo {
@@ -99,4 +99,82 @@ export function defaultParams(model: ModelInfo): Record<string, unknown> {
     params.prompt = model.outputs.some((p) => p.type === "VIDEO") ? "The camera slowly pushes in" : "A lighthouse on a cliff at dusk, cinematic light";
   }
   return params;
+}
+
+export type Cell = { col: number; row: number };
+
+/** Where a node dropped on `wanted` lands: there when free, else the nearest free cell
+ * (the editor shows this cell while dragging, so the drop never surprises). */
+export function landingCell(graph: Graph, wanted: Cell, moving: string[] = []): Cell {
+  const others = { ...graph, nodes: graph.nodes.filter((n) => !moving.includes(n.id)) };
+  return freeCell(others, Math.max(0, wanted.col), Math.max(0, wanted.row));
+}
+
+/** Moves nodes to new cells together; a node whose cell is taken lands on the nearest free one. */
+export function moveNodes(graph: Graph, moves: Record<string, Cell>): Graph {
+  const ids = Object.keys(moves);
+  let placed: Graph = { ...graph, nodes: graph.nodes.filter((n) => !ids.includes(n.id)) };
+  for (const node of graph.nodes) {
+    if (!ids.includes(node.id)) continue;
+    const cell = landingCell(placed, moves[node.id]!);
+    placed = { ...placed, nodes: [...placed.nodes, { ...node, ...cell }] };
+  }
+  // Keep the original order, so saving a move does not reorder the workflow.
+  const byId = new Map(placed.nodes.map((n) => [n.id, n]));
+  return { ...graph, nodes: graph.nodes.map((n) => byId.get(n.id)!) };
+}
+
+export function removeNodes(graph: Graph, ids: string[]): Graph {
+  return {
+    ...graph,
+    nodes: graph.nodes.filter((n) => !ids.includes(n.id)),
+    edges: graph.edges.filter((e) => !ids.includes(e.source) && !ids.includes(e.target)),
+  };
+}
+
+/** Models that can take a wire of this type, with the port it would plug into. */
+export function modelsAccepting(models: ModelInfo[], type: string): { model: ModelInfo; port: Port }[] {
+  return models.flatMap((model) => {
+    const port = model.inputs.find((p) => p.type === type);
+    return port ? [{ model, port }] : [];
+  });
+}
+
+/** Models that can feed a wire of this type into an input, with their output port. */
+export function modelsProducing(models: ModelInfo[], type: string): { model: ModelInfo; port: Port }[] {
+  return models.flatMap((model) => {
+    const port = model.outputs.find((p) => p.type === type);
+    return port ? [{ model, port }] : [];
+  });
+}
+
+const PORT_NAMES: Record<string, string> = {
+  prompt: "Prompt",
+  image: "Image",
+  image_url: "Image",
+  video: "Video",
+  loras: "LoRAs",
+  negative_prompt: "Negative prompt",
+};
+
+/** A port's name for people: "Image", not image_url. */
+export function portLabel(name: string): string {
+  return PORT_NAMES[name] ?? humanize(name);
+}
+
+/** "landscape_4_3" -> "Landscape 4:3", "square_hd" -> "Square HD": enum values for people. */
+export function humanize(value: string): string {
+  const words = value.split(/[_\s]+/).filter(Boolean);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const next = words[i + 1];
+    if (/^\d+$/.test(word) && next && /^\d+$/.test(next)) {
+      out.push(`${word}:${next}`);
+      i++;
+    } else if (/^(hd|sd|uhd|fps|url|id|ai)$/i.test(word)) out.push(word.toUpperCase());
+    else out.push(word);
+  }
+  const text = out.join(" ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
