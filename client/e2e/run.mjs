@@ -6,5 +6,6 @@ await import("./editor.spec.mjs");
 await import("./runs.spec.mjs");
 await import("./billing.spec.mjs");
 await import("./canvas.spec.mjs");
+await import("./loras.spec.mjs");
 
 await finish();

@@ -7,10 +7,11 @@ interface SelectProps {
   onValueChange: (value: string) => void;
   options: { value: string; label: string }[];
   id?: string;
+  placeholder?: string;
   "aria-label"?: string;
 }
 
-export function Select({ value, onValueChange, options, id, ...rest }: SelectProps) {
+export function Select({ value, onValueChange, options, id, placeholder, ...rest }: SelectProps) {
   return (
     <SelectPrimitive.Root value={value} onValueChange={onValueChange}>
       <SelectPrimitive.Trigger
@@ -18,7 +19,7 @@ export function Select({ value, onValueChange, options, id, ...rest }: SelectPro
         aria-label={rest["aria-label"]}
         className="flex h-9 w-full items-center justify-between rounded-md border border-input bg-transparent px-3 text-sm shadow-xs focus:outline-none focus:ring-2 focus:ring-ring"
       >
-        <SelectPrimitive.Value />
+        <SelectPrimitive.Value placeholder={placeholder} />
         <ChevronDown className="size-4 opacity-60" />
       </SelectPrimitive.Trigger>
       <SelectPrimitive.Portal>

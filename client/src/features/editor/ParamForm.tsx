@@ -6,6 +6,8 @@ import { Label } from "@/components/ui/label";
 import { Select } from "@/components/ui/select";
 import { Slider } from "@/components/ui/slider";
 import { fieldError, fieldsOf, type FieldSpec } from "./schema";
+import { LoraPicker } from "./LoraPicker";
+import { humanize } from "./graph";
 import type { GraphNode, ModelInfo } from "./graph";
 
 interface Props {
@@ -35,7 +37,7 @@ export function ParamForm({ node, model, wiredInputs, onChange, onPickImage, onU
             <span className="font-medium text-foreground">{field.title}</span> comes from the wire.
           </p>
         ) : (
-          <Field key={field.name} field={field} value={node.params[field.name]} onChange={(v) => set(field.name, v)}
+          <Field key={field.name} field={field} modelId={model.id} value={node.params[field.name]} onChange={(v) => set(field.name, v)}
             onPickImage={() => onPickImage(field.name)} onUpload={(file) => onUpload(field.name, file)} />
         ),
       )}
@@ -45,13 +47,14 @@ export function ParamForm({ node, model, wiredInputs, onChange, onPickImage, onU
 
 interface FieldProps {
   field: FieldSpec;
+  modelId: string;
   value: unknown;
   onChange: (value: unknown) => void;
   onPickImage: () => void;
   onUpload: (file: File) => void;
 }
 
-function Field({ field, value, onChange, onPickImage, onUpload }: FieldProps) {
+function Field({ field, modelId, value, onChange, onPickImage, onUpload }: FieldProps) {
   const id = `param-${field.name}`;
   // What the user typed, even when it is not (yet) a valid number.
   const [draft, setDraft] = useState<string | null>(null);
@@ -79,7 +82,7 @@ function Field({ field, value, onChange, onPickImage, onUpload }: FieldProps) {
         <div className="grid gap-1.5">
           {label}
           <Select id={id} aria-label={field.title} value={typeof value === "string" ? value : String(field.defaultValue ?? "")}
-            onValueChange={onChange} options={(field.options ?? []).map((o) => ({ value: o, label: o.replaceAll("_", " ") }))} />
+            onValueChange={onChange} options={(field.options ?? []).map((o) => ({ value: o, label: humanize(o) }))} />
         </div>
       );
     case "boolean":
@@ -161,13 +164,6 @@ function Field({ field, value, onChange, onPickImage, onUpload }: FieldProps) {
         </div>
       );
     case "loras":
-      return (
-        <div className="grid gap-1.5">
-          <Label>LoRAs</Label>
-          <p className="text-xs text-muted-foreground">Add LoRAs on the LoRAs page, then choose them here by id.</p>
-          <Input placeholder="LoRA id" value={Array.isArray(value) && value[0] ? String((value[0] as { lora_id: string }).lora_id) : ""}
-            onChange={(e) => onChange(e.target.value ? [{ lora_id: e.target.value, scale: 1 }] : [])} />
-        </div>
-      );
+      return <LoraPicker field={field} modelId={modelId} value={value} onChange={onChange} />;
   }
 }

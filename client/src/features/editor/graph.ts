@@ -172,7 +172,7 @@ export function humanize(value: string): string {
     if (/^\d+$/.test(word) && next && /^\d+$/.test(next)) {
       out.push(`${word}:${next}`);
       i++;
-    } else if (/^(hd|sd|uhd|fps|url|id|ai)$/i.test(word)) out.push(word.toUpperCase());
+    } else if (/^(hd|sd|uhd|fps|url|id|ai|jpeg|png|webp)$/i.test(word)) out.push(word.toUpperCase());
     else out.push(word);
   }
   const text = out.join(" ");

@@ -8,6 +8,9 @@ export interface FieldSpec {
   maximum?: number;
   options?: string[];
   defaultValue?: unknown;
+  /** For LoRAs: how many may be stacked, and the strength's bounds. */
+  maxItems?: number;
+  scale?: { minimum: number; maximum: number; default: number };
 }
 
 interface Property {
@@ -19,6 +22,8 @@ interface Property {
   default?: unknown;
   format?: string;
   anyOf?: Property[];
+  maxItems?: number;
+  items?: { properties?: Record<string, Property> };
 }
 
 export function fieldsOf(schema: unknown, imageInputs: string[]): FieldSpec[] {
@@ -26,7 +31,15 @@ export function fieldsOf(schema: unknown, imageInputs: string[]): FieldSpec[] {
   return Object.entries(properties).map(([name, p]) => {
     const base = { name, title: p.title ?? name, defaultValue: p.default };
     if (imageInputs.includes(name)) return { ...base, kind: "image" } as FieldSpec;
-    if (name === "loras") return { ...base, kind: "loras" } as FieldSpec;
+    if (name === "loras") {
+      const scale = p.items?.properties?.scale;
+      return {
+        ...base,
+        kind: "loras",
+        maxItems: p.maxItems ?? 3,
+        scale: { minimum: scale?.minimum ?? 0, maximum: scale?.maximum ?? 4, default: Number(scale?.default ?? 1) },
+      } as FieldSpec;
+    }
     if (name === "seed") return { ...base, kind: "seed", minimum: p.minimum, maximum: p.maximum } as FieldSpec;
     if (name === "image_size") {
       const options = p.anyOf?.find((a) => a.enum)?.enum ?? [];

@@ -10,6 +10,14 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Select } from "@/components/ui/select";
 import { Skeleton } from "@/components/ui/skeleton";
+import { Badge } from "@/components/ui/badge";
+import { useViewer } from "@/lib/useViewer";
+import { Link } from "react-router-dom";
+
+// Mirrors the API's list of media hosts (services/url_safety.py), said the way a person reads it.
+const ACCEPTED_HOSTS = "Hugging Face (huggingface.co, hf.co), Civitai (civitai.com), GitHub (raw.githubusercontent.com), "
+  + "fal (fal.media, fal.ai), Supabase Storage, Google Cloud Storage, Amazon S3 and Cloudflare R2";
+const BASE_NAMES: Record<string, string> = { "flux-dev": "FLUX dev", "wan-2.2": "Wan 2.2" };
 
 export default function LorasPage() {
   const { data, loading } = useQuery(LorasQuery);
@@ -25,15 +33,26 @@ export default function LorasPage() {
     },
   });
   const [remove] = useMutation(DeleteLoraMutation);
+  const { viewer } = useViewer();
+  const isFree = viewer?.role === "FREE";
   return (
-    <div className="flex max-w-3xl flex-col gap-6 p-6">
+    <div className="flex max-w-3xl flex-col gap-6 p-4 sm:p-6">
       <h1 className="text-2xl font-semibold tracking-tight">LoRAs</h1>
       <Card>
         <CardHeader>
-          <CardTitle>Add a LoRA</CardTitle>
-          <CardDescription>An https link to a .safetensors file on Hugging Face, Civitai or similar (Pro).</CardDescription>
+          <CardTitle className="flex items-center gap-2">Add a LoRA {isFree && <Badge variant="secondary">Pro</Badge>}</CardTitle>
+          <CardDescription>
+            Paste an https link to a <code>.safetensors</code> file. Links are accepted from {ACCEPTED_HOSTS}.
+            Links to other sites, to IP addresses or with a password in them are refused.
+          </CardDescription>
         </CardHeader>
         <CardContent>
+          {isFree && (
+            <div className="mb-4 flex flex-wrap items-center justify-between gap-3 rounded-md border border-dashed p-3 text-sm" data-testid="lora-upgrade">
+              <span className="text-muted-foreground">Your own LoRAs come with the Pro plan.</span>
+              <Button asChild size="sm"><Link to="/billing">Upgrade to Pro</Link></Button>
+            </div>
+          )}
           <form className="grid gap-3 sm:grid-cols-[1fr_2fr_10rem_auto] sm:items-end" onSubmit={async (e) => {
             e.preventDefault();
             setError(null);
@@ -51,7 +70,7 @@ export default function LorasPage() {
             <div className="grid gap-1.5"><Label htmlFor="lora-url">URL</Label><Input id="lora-url" required type="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://huggingface.co/…" /></div>
             <div className="grid gap-1.5"><Label htmlFor="lora-base">Base model</Label>
               <Select id="lora-base" aria-label="Base model" value={baseModel} onValueChange={setBaseModel} options={[{ value: "flux-dev", label: "FLUX dev" }, { value: "wan-2.2", label: "Wan 2.2" }]} /></div>
-            <Button type="submit" disabled={adding.loading}>{adding.loading ? "Adding…" : "Add"}</Button>
+            <Button type="submit" disabled={adding.loading || isFree} title={isFree ? "Needs the Pro plan" : undefined}>{adding.loading ? "Adding…" : "Add"}</Button>
           </form>
           <p className="mt-2 min-h-5 text-sm text-destructive" role="alert">{error}</p>
         </CardContent>
@@ -62,10 +81,10 @@ export default function LorasPage() {
           : data?.loras.length === 0
             ? <p className="p-6 text-sm text-muted-foreground">No LoRAs yet.</p>
             : data?.loras.map((lora) => (
-                <div key={lora.id} className="flex h-14 items-center gap-3 px-4 text-sm">
-                  <span className="font-medium">{lora.name}</span>
-                  <span className="truncate text-muted-foreground">{lora.url}</span>
-                  <span className="ml-auto text-muted-foreground">{lora.baseModel}</span>
+                <div key={lora.id} className="flex h-14 min-w-0 items-center gap-3 px-4 text-sm">
+                  <span className="shrink-0 font-medium">{lora.name}</span>
+                  <span className="min-w-0 truncate text-muted-foreground max-sm:hidden">{lora.url}</span>
+                  <span className="ml-auto shrink-0 text-muted-foreground">{BASE_NAMES[lora.baseModel] ?? lora.baseModel}</span>
                   <Button variant="ghost" size="icon" aria-label={`Delete ${lora.name}`} onClick={() =>
                     void remove({
                       variables: { id: lora.id },
