@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -24,10 +25,14 @@ from starlette.applications import Starlette
 
 from devstack.embedded import ensure_services, free_port
 from graph.app import create_app
+from services.billing.setup import ensure_pro_plan
 from services.config import Settings
 from services.migrations import migrate
 from services.runtime import Runtime
 from support import User, sign_in
+
+if TYPE_CHECKING:
+    from stripe_plugin import LocalStripe
 
 pytest_plugins = ["fal_plugin", "stripe_plugin"]
 
@@ -124,10 +129,25 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
         await task
 
 
+def stripe_settings(stripe: LocalStripe) -> dict[str, str]:
+    """Billing on, through the real stripe library pointed at the local Stripe server."""
+    return {
+        "STRIPE_SECRET_KEY": stripe.secret_key,
+        "STRIPE_WEBHOOK_SECRET": stripe.webhook_secret,
+        "STRIPE_API_BASE": stripe.base_url,
+    }
+
+
 @pytest.fixture(scope="session")
-async def live(database_url: str, test_redis_url: str, data_dir: Path) -> AsyncIterator[LiveServer]:
-    settings = make_settings(database_url, test_redis_url, data_dir, free_port())
+async def live(
+    database_url: str, test_redis_url: str, data_dir: Path, stripe_server: LocalStripe
+) -> AsyncIterator[LiveServer]:
+    settings = make_settings(
+        database_url, test_redis_url, data_dir, free_port(), **stripe_settings(stripe_server)
+    )
+    await ensure_pro_plan(settings)
     async for server in serve(settings):
+        stripe_server.set_webhook_url(f"{server.base_url}/webhooks/stripe")
         yield server
 
 
@@ -189,13 +209,17 @@ WORKER_TUNING = {
     "QUEUE_MAINTENANCE_CHANCE": "200000",
     "NODE_LEASE_SECONDS": "3",
     "NODE_DEADLINE_SECONDS": "6",
+    # The billing sweep re-sends unreported charges within seconds, not minutes.
+    "BILLING_SWEEP_INTERVAL_SECONDS": "1",
+    "USAGE_REPORT_RETRY_AFTER_SECONDS": "3",
 }
 
 
-@pytest.fixture(scope="session")
-def worker(live: LiveServer, fal_server: object) -> Iterator[Worker]:
+def worker_env(live: LiveServer) -> dict[str, str]:
+    """A worker configured like the API it serves."""
     s = live.settings
-    env = {
+    assert s.STRIPE_SECRET_KEY and s.STRIPE_WEBHOOK_SECRET and s.STRIPE_API_BASE
+    return {
         **os.environ,
         **WORKER_TUNING,
         "LATTICE_ENV": "dev",
@@ -203,8 +227,15 @@ def worker(live: LiveServer, fal_server: object) -> Iterator[Worker]:
         "REDIS_URL": str(s.REDIS_URL),
         "DATA_DIR": s.DATA_DIR,
         "PORT": str(s.PORT),
+        "STRIPE_SECRET_KEY": s.STRIPE_SECRET_KEY.get_secret_value(),
+        "STRIPE_WEBHOOK_SECRET": s.STRIPE_WEBHOOK_SECRET.get_secret_value(),
+        "STRIPE_API_BASE": s.STRIPE_API_BASE,
     }
-    running = Worker(env)
+
+
+@pytest.fixture(scope="session")
+def worker(live: LiveServer, fal_server: object) -> Iterator[Worker]:
+    running = Worker(worker_env(live))
     running.start()
     yield running
     running.stop()

@@ -3,6 +3,7 @@ stops exactly what it started."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -33,7 +34,8 @@ async def test_e2e_stack_runs_the_command_then_leaves_nothing_behind(
         "import os, httpx; base = os.environ['LATTICE_URL'];"
         "print('HEALTH', httpx.get(base + '/healthz').status_code)"
     )
-    done = subprocess.run(
+    done = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "devstack.e2e", sys.executable, "-c", probe],
         env=env,
         capture_output=True,

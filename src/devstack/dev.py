@@ -11,6 +11,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from devstack.embedded import ensure_services, stop_services
 from services.config import Settings
@@ -31,6 +34,7 @@ def main() -> None:
             "LATTICE_ENV": settings.LATTICE_ENV,
             "DATA_DIR": str(data_dir),
             **_local_fal(settings, data_dir),
+            **_local_stripe(settings, data_dir),
         }
         python = sys.executable
         api = [python, "-m", "uvicorn", "graph.app:create_app", "--factory"]
@@ -40,9 +44,14 @@ def main() -> None:
         if "LATTICE_FAL_SERVER_ARGS" in child_env:
             fal_args = child_env["LATTICE_FAL_SERVER_ARGS"].split()
             commands["fal"] = [python, "-m", "devstack.fal_server", *fal_args]
+        if "LATTICE_STRIPE_SERVER_ARGS" in child_env:
+            stripe_args = child_env["LATTICE_STRIPE_SERVER_ARGS"].split()
+            commands["stripe"] = [python, "-m", "devstack.stripe_server", *stripe_args]
         for name, command in commands.items():
             # Each child leads its own process group (dramatiq forks workers): stop whole groups.
             processes[name] = subprocess.Popen(command, env=child_env, start_new_session=True)
+        if "stripe" in processes:
+            _set_up_local_stripe(child_env)
         print(
             f"\n  Lattice is starting on {settings.public_url}  (Ctrl+C stops everything)\n",
             flush=True,
@@ -79,6 +88,53 @@ def _local_fal(settings: Settings, data_dir: Path) -> dict[str, str]:
             f"--port {fal_port} --cdn-port {cdn_port}"
             f" --tls-dir {data_dir / 'tls'} --files-dir {data_dir / 'fal-files'}"
         ),
+    }
+
+
+def _local_stripe(settings: Settings, data_dir: Path) -> dict[str, str]:
+    """Without a STRIPE_SECRET_KEY, point the stripe library at the local Stripe server,
+    which serves Checkout and the portal and sends signed webhooks back to the API."""
+    if settings.STRIPE_SECRET_KEY:
+        return {}
+    port = local_port(settings, "STRIPE", 3)
+    # Not a secret: the local server and the API only need to agree on it.
+    webhook_secret = "whsec_lattice_local_dev"  # noqa: S105
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_lattice_local",
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "STRIPE_API_BASE": f"http://127.0.0.1:{port}",
+        "LATTICE_STRIPE_SERVER_ARGS": (
+            f"--port {port} --webhook-url {settings.public_url}/webhooks/stripe"
+            f" --webhook-secret {webhook_secret} --state-file {data_dir / 'stripe-state.json'}"
+        ),
+    }
+
+
+def _set_up_local_stripe(env: dict[str, str]) -> None:
+    """Creates the Pro plan in the local Stripe server once it answers (idempotent)."""
+    from services.billing.setup import ensure_pro_plan
+
+    base = env["STRIPE_API_BASE"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/_control", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    asyncio.run(ensure_pro_plan(Settings(_env_file=None, **_stripe_settings(env))))
+
+
+def _stripe_settings(env: dict[str, str]) -> dict[str, Any]:
+    return {
+        key: env[key]
+        for key in (
+            "STRIPE_SECRET_KEY",
+            "STRIPE_API_BASE",
+            "STRIPE_METER_EVENT_NAME",
+            "STRIPE_PRO_BASE_PRICE_CENTS",
+        )
+        if key in env
     }
 
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from graph.routes import dev_auth, system, uploads
+from graph.routes import dev_auth, system, uploads, webhooks
 from graph.routes.client import CLIENT_DIST, SinglePageApp
 from graph.schema import build_schema
 from graph.view import LatticeGraphQL
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         *system.routes,
         *uploads.routes,
+        *webhooks.routes,
     ]
     if settings.uses_dev_issuer:
         routes += dev_auth.routes

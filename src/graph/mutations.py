@@ -11,7 +11,9 @@ from graph.inputs import LoraInput, WorkflowInput
 from graph.types import Asset as AssetType
 from graph.types import CheckoutSession, Info, Lora, PortalSession, Run, Viewer, Workflow, parse_id
 from services import accounts, assets, loras, persistence, run_start, workflows
-from services.errors import NotAvailable, NotFound, ValidationFailed
+from services.billing import checkout
+from services.billing.stripe_gateway import StripeGateway
+from services.errors import NotAvailable, NotFound
 
 
 @strawberry.type
@@ -106,25 +108,46 @@ class Mutation:
         viewer = await info.context.require_viewer()
         return await loras.delete_lora(info.context.runtime.db, viewer, _require_id(id, "LoRA"))
 
-    @strawberry.mutation(description="Starts Stripe Checkout for the Pro plan.")
+    @strawberry.mutation(
+        description="Starts Stripe Checkout for the Pro plan; open the returned URL."
+    )
     async def start_checkout(self, info: Info) -> CheckoutSession:
-        await info.context.require_viewer()
-        raise NotAvailable("Billing")
+        viewer = await info.context.require_viewer()
+        runtime = info.context.runtime
+        url = await checkout.start_checkout(
+            runtime.db, _stripe(info), viewer, runtime.settings.public_url
+        )
+        return CheckoutSession(url=url)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Opens Stripe's customer portal for the viewer's plan.")
     async def open_billing_portal(self, info: Info) -> PortalSession:
-        await info.context.require_viewer()
-        raise NotAvailable("Billing")
+        viewer = await info.context.require_viewer()
+        runtime = info.context.runtime
+        url = await checkout.open_portal(
+            runtime.db, _stripe(info), viewer, runtime.settings.public_url
+        )
+        return PortalSession(url=url)
 
-    @strawberry.mutation(description="Caps monthly usage, in cents; null removes the cap.")
+    @strawberry.mutation(
+        description="Sets the monthly spending cap in cents, up to "
+        "Billing.maxSpendingCapCents; null returns to the platform's default cap."
+    )
     async def set_spending_cap(self, info: Info, cents: int | None) -> Viewer:
         viewer = await info.context.require_viewer()
-        if cents is not None and not 0 <= cents <= 100_000_000:
-            raise ValidationFailed.single(
-                "INVALID_ARGUMENT", "cents must be between 0 and 100000000", field="cents"
-            )
-        updated = await accounts.set_spending_cap(info.context.runtime.db, viewer, cents)
+        updated = await accounts.set_spending_cap(
+            info.context.runtime.db,
+            viewer,
+            cents,
+            platform_max_cents=info.context.runtime.settings.PRO_MAX_SPENDING_CAP_CENTS,
+        )
         return Viewer.of(updated)
+
+
+def _stripe(info: Info) -> StripeGateway:
+    stripe = info.context.runtime.stripe
+    if stripe is None:
+        raise NotAvailable("Billing is not set up on this server (no STRIPE_SECRET_KEY)")
+    return stripe
 
 
 def _require_id(value: strawberry.ID, what: str) -> uuid.UUID:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
+from graph.billing import Billing, billing_of
 from graph.context import Context
 from services import accounts, catalog, credits
 from services.assets import AssetRecord
@@ -87,19 +88,23 @@ class Viewer:
     spending_cap_cents: int | None
 
     @strawberry.field(description="The free allowance each month, in cents.")
-    def free_allowance_cents(self, info: Info) -> int:
-        return info.context.runtime.settings.FREE_MONTHLY_CREDITS_CENTS
+    async def free_allowance_cents(self, info: Info) -> int:
+        return _allowance(info, await info.context.require_viewer())
 
     @strawberry.field
     async def credits(self, info: Info) -> CreditBalance:
         viewer = await info.context.require_viewer()
-        allowance = info.context.runtime.settings.FREE_MONTHLY_CREDITS_CENTS
+        allowance = _allowance(info, viewer)
         found = await credits.balance(info.context.runtime.db, viewer, allowance)
         return CreditBalance(
             free_remaining=found.free_remaining_cents,
             period_usage_cents=found.period_usage_cents,
             reserved_cents=found.reserved_cents,
         )
+
+    @strawberry.field(description="The plan, this month's usage and invoices.")
+    async def billing(self, info: Info) -> Billing:
+        return await billing_of(info, await info.context.require_viewer())
 
     @classmethod
     def of(cls, viewer: accounts.Viewer) -> Viewer:
@@ -109,6 +114,11 @@ class Viewer:
             role=viewer.role,
             spending_cap_cents=viewer.spending_cap_cents,
         )
+
+
+def _allowance(info: Info, viewer: accounts.Viewer) -> int:
+    # Guests (Supabase anonymous sign-ins) get no free credits: they sign up to run.
+    return 0 if viewer.is_anonymous else info.context.runtime.settings.FREE_MONTHLY_CREDITS_CENTS
 
 
 @strawberry.type

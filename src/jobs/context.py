@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 
 from jobs.broker import broker, settings
 from services import database
+from services.billing.stripe_gateway import StripeGateway
 from services.engine import Engine
 from services.fal_gateway import FalGateway
 from services.runtime import make_storage
@@ -22,6 +23,7 @@ class WorkerContext:
     fal: FalGateway
     storage: Storage
     http: httpx.AsyncClient
+    stripe: StripeGateway | None
 
 
 _context: WorkerContext | None = None
@@ -43,5 +45,6 @@ async def worker_context() -> WorkerContext:
                     fal=FalGateway(fal_key),
                     storage=make_storage(settings),
                     http=httpx.AsyncClient(timeout=60.0, follow_redirects=True),
+                    stripe=StripeGateway(settings) if settings.billing_enabled else None,
                 )
     return _context

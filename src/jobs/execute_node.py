@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import dramatiq
 import httpx
@@ -64,7 +65,9 @@ async def execute_node(node_run_id: str) -> None:
 async def _execute(ctx: WorkerContext, work: NodeWork) -> Transition:
     engine = ctx.engine
     if work.run_status == "CANCELLED" or await engine.cancel_requested(work.run_id):
-        raise Cancelled
+        if work.fal_request_id is not None:  # a resumed node: fal may have worked on it
+            return await _cancel_at_fal(ctx, work, work.fal_request_id, work.status == "RUNNING")
+        raise Cancelled  # nothing was sent to fal: nothing to pay
     inputs = await node_io.resolve(engine.db, ctx.storage, work)
     request_id = work.fal_request_id
     if request_id is None:
@@ -76,13 +79,23 @@ async def _execute(ctx: WorkerContext, work: NodeWork) -> Transition:
             await node_state.set_cache_key(engine.db, work, cache_key)
         request_id = await ctx.fal.submit(work.model_id, inputs.arguments)
         if not await node_state.record_submission(engine.db, work, request_id, inputs.identity):
-            await ctx.fal.cancel(work.model_id, request_id)
-            raise Cancelled
+            # Cancelled while we submitted: the node is closed, but fal may have started.
+            stopped = await ctx.fal.stop(work.model_id, request_id)
+            if not stopped.started:
+                return Transition([], [])
+            return await node_state.charge_cancelled(engine.db, work, _cost(work))
         await engine.publish(work.run_id, [work.id])
+    seen_running = work.status == "RUNNING"
 
-    async def on_update(update: FalUpdate) -> None:
+    async def still_wanted() -> None:
+        # Checked on every poll, not only on a change: a request waiting in fal's queue
+        # reports no change, and must be cancelled there before it starts (and bills).
         if await engine.cancel_requested(work.run_id):
             raise Cancelled
+
+    async def on_update(update: FalUpdate) -> None:
+        nonlocal seen_running
+        seen_running = seen_running or update.status == "RUNNING"
         active = await node_state.record_progress(
             engine.db,
             work,
@@ -98,17 +111,41 @@ async def _execute(ctx: WorkerContext, work: NodeWork) -> Transition:
 
     try:
         result = await ctx.fal.follow(
-            work.model_id, request_id, on_update, deadline_s=engine.settings.NODE_DEADLINE_SECONDS
+            work.model_id,
+            request_id,
+            on_update,
+            deadline_s=engine.settings.NODE_DEADLINE_SECONDS,
+            still_wanted=still_wanted,
         )
     except Cancelled:
-        await ctx.fal.cancel(work.model_id, request_id)
-        raise
-    assets = node_io.output_assets(work, result, engine.settings.TEMPORARY_ASSET_DAYS)
+        return await _cancel_at_fal(ctx, work, request_id, seen_running)
+    return await _succeed(ctx, work, result)
+
+
+async def _cancel_at_fal(
+    ctx: WorkerContext, work: NodeWork, request_id: str, seen_running: bool
+) -> Transition:
+    """The cancel rule: what fal completed is kept and charged, what it had started is
+    charged at its estimate (fal bills it), and only what never left fal's queue is free."""
+    stopped = await ctx.fal.stop(work.model_id, request_id)
+    if stopped.result is not None:
+        return await _succeed(ctx, work, stopped.result)
+    cost = _cost(work) if stopped.started or seen_running else 0
+    return await node_state.fail(
+        ctx.engine.db, work, "cancelled", status="CANCELLED", charge_cents=cost
+    )
+
+
+async def _succeed(ctx: WorkerContext, work: NodeWork, result: dict[str, Any]) -> Transition:
+    assets = node_io.output_assets(work, result, ctx.engine.settings.TEMPORARY_ASSET_DAYS)
     for asset in assets:
         if asset["kind"] == "VIDEO":
             await _measure_video(ctx.http, asset)
-    cost = CATALOG[work.model_id].estimate_cents(work.params)
-    return await node_state.succeed(engine.db, work, cost, assets)
+    return await node_state.succeed(ctx.engine.db, work, _cost(work), assets)
+
+
+def _cost(work: NodeWork) -> int:
+    return CATALOG[work.model_id].estimate_cents(work.params)
 
 
 async def _measure_video(http: httpx.AsyncClient, asset: dict[str, object]) -> None:
@@ -127,4 +164,5 @@ async def _measure_video(http: httpx.AsyncClient, asset: dict[str, object]) -> N
 
 async def _announce(ctx: WorkerContext, work: NodeWork, transition: Transition) -> None:
     await ctx.engine.send_nodes(transition.to_send)
+    await ctx.engine.send_usage_reports(transition.charges)
     await ctx.engine.publish(work.run_id, transition.changed)

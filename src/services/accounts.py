@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from services import audit
 from services.database import Database
-from services.errors import Unauthenticated
+from services.errors import Unauthenticated, ValidationFailed
 
 
 class Role(StrEnum):
@@ -29,6 +30,11 @@ class Viewer:
     @property
     def mfa_verified(self) -> bool:
         return self.claims.get("aal") == "aal2"
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A Supabase anonymous sign-in: may look around, must sign up to spend anything."""
+        return bool(self.claims.get("is_anonymous"))
 
 
 async def viewer_from_claims(db: Database, claims: dict[str, Any]) -> Viewer:
@@ -98,9 +104,43 @@ async def upsert_dev_user(db: Database, email: str, role: Role | None) -> tuple[
     return user_id, Role(current)
 
 
-async def set_spending_cap(db: Database, viewer: Viewer, cents: int | None) -> Viewer:
+async def create_anonymous_user(db: Database) -> uuid.UUID:
+    """The local issuer's anonymous sign-in, as Supabase's: a user with no email."""
+    async with db.as_service() as conn:
+        user_id: uuid.UUID = await conn.fetchval(
+            "insert into auth.users (id) values (gen_random_uuid()) returning id"
+        )
+        await conn.execute("insert into public.profiles (id) values ($1)", user_id)
+    return user_id
+
+
+async def set_spending_cap(
+    db: Database, viewer: Viewer, cents: int | None, *, platform_max_cents: int
+) -> Viewer:
+    """Sets the monthly cap, up to the platform's maximum (or the higher limit an admin set
+    for this user); None goes back to the platform's default cap."""
     async with db.as_user(viewer.claims) as conn:
+        limit = await conn.fetchval(
+            "select coalesce(spending_cap_limit_cents, $2) from public.profiles where id = $1",
+            viewer.id,
+            platform_max_cents,
+        )
+    if cents is not None and not 0 <= cents <= limit:
+        raise ValidationFailed.single(
+            "CAP_TOO_HIGH" if cents > limit else "INVALID_ARGUMENT",
+            f"The monthly spending cap must be between 0 and {limit}¢",
+            field="cents",
+        )
+    # Users cannot write their cap directly (that would skip the check above).
+    async with db.as_service() as conn:
         await conn.execute(
             "update public.profiles set spending_cap_cents = $2 where id = $1", viewer.id, cents
+        )
+        await audit.record(
+            conn,
+            "spending_cap.changed",
+            actor_id=viewer.id,
+            target=str(viewer.id),
+            details={"from": viewer.spending_cap_cents, "to": cents},
         )
     return Viewer(viewer.id, viewer.email, viewer.role, cents, viewer.claims)

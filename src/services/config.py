@@ -62,6 +62,25 @@ class Settings(BaseSettings):
     NODE_LEASE_SECONDS: float = Field(default=30.0, gt=0)
     # Billable mutations (runs) each user may start per minute.
     RUNS_PER_MINUTE: int = Field(default=30, ge=1)
+    # Stripe's API; set to a local server's address in dev and tests (`make dev` runs one).
+    STRIPE_API_BASE: str | None = None
+    # The Billing Meter every Pro charge is reported to, one unit per cent.
+    STRIPE_METER_EVENT_NAME: str = "lattice_usage_cents"
+    # An optional flat monthly price on top of usage, in cents (0: usage only).
+    STRIPE_PRO_BASE_PRICE_CENTS: int = Field(default=0, ge=0)
+    # Pro users start with this monthly spending cap and may raise it up to the maximum;
+    # only an admin can lift a user above that.
+    PRO_DEFAULT_SPENDING_CAP_CENTS: int = Field(default=5_000, ge=0)
+    PRO_MAX_SPENDING_CAP_CENTS: int = Field(default=100_000, ge=0)
+    # How long a past_due subscription keeps Pro before the user returns to Free.
+    PAST_DUE_GRACE_SECONDS: float = Field(default=7 * 86_400, ge=0)
+    # What the platform may spend on fal per UTC day, all users together; past it new runs
+    # are refused (UNAVAILABLE) until the next day.
+    PLATFORM_DAILY_SPEND_LIMIT_CENTS: int = Field(default=1_000_000, ge=0)
+    # Charges not reported to Stripe this long after they were made are sent again by the
+    # billing sweep, which runs this often.
+    USAGE_REPORT_RETRY_AFTER_SECONDS: float = Field(default=180.0, ge=0)
+    BILLING_SWEEP_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
 
     @property
     def is_dev(self) -> bool:
@@ -70,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return (self.PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
+
+    @property
+    def billing_enabled(self) -> bool:
+        return self.STRIPE_SECRET_KEY is not None
 
     @property
     def uses_dev_issuer(self) -> bool:

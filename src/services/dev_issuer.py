@@ -52,7 +52,9 @@ class DevIssuer:
         jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self._key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "alg": "ES256", "use": "sig"}]}
 
-    def sign(self, *, user_id: uuid.UUID, email: str, role: str) -> str:
+    def sign(
+        self, *, user_id: uuid.UUID, email: str | None, role: str, anonymous: bool = False
+    ) -> str:
         now = int(time.time())
         claims = {
             "iss": self.issuer,
@@ -62,12 +64,16 @@ class DevIssuer:
             "sub": str(user_id),
             "role": "authenticated",
             "aal": "aal1",
-            "amr": [{"method": "password", "timestamp": now}],
+            "amr": [{"method": "anonymous" if anonymous else "password", "timestamp": now}],
             "session_id": str(uuid.uuid4()),
-            "email": email,
+            "email": email or "",
             "phone": "",
-            "is_anonymous": False,
-            "app_metadata": {"provider": "email", "providers": ["email"], "role": role},
+            "is_anonymous": anonymous,
+            "app_metadata": {
+                "provider": "anonymous" if anonymous else "email",
+                "providers": ["anonymous" if anonymous else "email"],
+                "role": role,
+            },
             "user_metadata": {},
         }
         return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})

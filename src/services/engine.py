@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import dramatiq
 import redis.asyncio as aioredis
 
-from services import events, queue
+from services import events, ledger, queue
 from services.config import Settings
 from services.database import Database
 
@@ -22,6 +22,14 @@ class Engine:
     db: Database
     redis: aioredis.Redis
     broker: dramatiq.Broker
+
+    @property
+    def limits(self) -> ledger.Limits:
+        return ledger.Limits(
+            free_allowance_cents=self.settings.FREE_MONTHLY_CREDITS_CENTS,
+            default_cap_cents=self.settings.PRO_DEFAULT_SPENDING_CAP_CENTS,
+            platform_daily_cents=self.settings.PLATFORM_DAILY_SPEND_LIMIT_CENTS,
+        )
 
     async def send_nodes(self, node_run_ids: Iterable[uuid.UUID]) -> None:
         ids = [str(i) for i in node_run_ids]
@@ -36,6 +44,11 @@ class Engine:
             await events.publish(self.redis, run_id, node_run_id)
         if not changed:
             await events.publish(self.redis, run_id)
+
+    async def send_usage_reports(self, ledger_ids: Iterable[int]) -> None:
+        ids = list(ledger_ids)
+        if ids:
+            await asyncio.to_thread(queue.send_usage_reports, self.broker, ids)
 
     async def request_cancel(self, run_id: uuid.UUID) -> None:
         await self.redis.set(cancel_flag(run_id), "1", ex=86_400)

@@ -55,10 +55,15 @@ class RateLimited(LatticeError):
 
 
 class NotAvailable(LatticeError):
+    """A feature this deployment does not offer (billing without Stripe keys, say)."""
+
     code = "NOT_AVAILABLE"
 
-    def __init__(self, feature: str) -> None:
-        super().__init__(f"{feature} is not available yet")
+
+class Unavailable(LatticeError):
+    """Temporarily refused: a platform limit or an outside service; try again later."""
+
+    code = "UNAVAILABLE"
 
 
 @dataclass(frozen=True)

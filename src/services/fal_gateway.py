@@ -46,6 +46,15 @@ class FalUpdate:
     progress: float | None = None
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """What fal had done for a request we stopped: whether it had started running (fal
+    bills that), and its result when it had already completed."""
+
+    started: bool
+    result: dict[str, Any] | None = None
+
+
 class FalGateway:
     def __init__(self, key: str, *, poll_interval: float = POLL_INTERVAL_SECONDS) -> None:
         self._client = fal_client.AsyncClient(key=key)
@@ -66,14 +75,18 @@ class FalGateway:
         *,
         deadline_s: float,
         logs_seen: int = 0,
+        still_wanted: Callable[[], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Reports each change until the request completes, then returns its result. Works
-        as well for a request submitted by an earlier process (resume after a restart)."""
+        as well for a request submitted by an earlier process (resume after a restart).
+        `still_wanted` runs before every poll and may raise to stop following (a cancel)."""
         deadline = time.monotonic() + deadline_s
         last: FalUpdate | None = None
         try:
             handle = await self._client.get_handle(model_id, request_id)
             while True:
+                if still_wanted is not None:
+                    await still_wanted()
                 if time.monotonic() > deadline:
                     await self.cancel(model_id, request_id)
                     raise FalDeadlineExceeded(
@@ -117,6 +130,25 @@ class FalGateway:
                 raise _translate(exc) from exc
         except httpx.HTTPError as exc:
             raise FalUnavailable(f"fal could not be reached to cancel: {exc}") from exc
+
+    async def stop(self, model_id: str, request_id: str) -> Stopped:
+        """Cancels a request and says what fal had done for it by then. A request that
+        completed before the cancel landed returns its result, so the work is not lost."""
+        try:
+            handle = await self._client.get_handle(model_id, request_id)
+            status = await handle.status()
+            if isinstance(status, fal_client.Completed):
+                if status.error:
+                    return Stopped(started=True)
+                return Stopped(started=True, result=await self._result(handle))
+            started = isinstance(status, fal_client.InProgress)
+            await self.cancel(model_id, request_id)
+            after = await handle.status()
+            if isinstance(after, fal_client.Completed) and not after.error:
+                return Stopped(started=True, result=await self._result(handle))
+            return Stopped(started=started or isinstance(after, fal_client.InProgress))
+        except (fal_client.client.FalClientError, httpx.HTTPError, OSError, KeyError) as exc:
+            raise _translate(exc) from exc
 
 
 def _update(status: Any, logs_seen: int) -> tuple[FalUpdate, int]:

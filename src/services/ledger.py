@@ -1,16 +1,21 @@
 """Money: reserve a run's estimate before anything is spent, then settle each node (charge
 what it cost, release what it reserved) or release it when the node never ran. Every entry
-has an idempotency key, so a retried step can never count twice."""
+has an idempotency key, so a retried step can never count twice.
+
+Each entry names its payer, fixed when the run is reserved: a FREE user's ALLOWANCE, a Pro
+user through STRIPE (reported as usage), or the PLATFORM (admins, and Pro granted without
+a subscription). A node is settled in the month it was reserved in."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
 
 from services.accounts import Role
-from services.errors import InsufficientCredits, SpendingCapReached
+from services.errors import InsufficientCredits, SpendingCapReached, Unavailable
 
 
 def current_period(now: datetime | None = None) -> date:
@@ -19,50 +24,118 @@ def current_period(now: datetime | None = None) -> date:
     return date(now.year, now.month, 1)
 
 
-async def reserve_run(
-    conn: asyncpg.Connection,
-    *,
-    user_id: uuid.UUID,
-    run_id: uuid.UUID,
-    estimates: dict[uuid.UUID, int],
-    free_allowance_cents: int,
-) -> None:
-    """Checks the viewer can afford the run and reserves each node's estimate.
-    Runs inside the run's own transaction; the profile row lock serializes a user's runs so
-    two concurrent runs cannot both spend the last of an allowance."""
+@dataclass(frozen=True)
+class Limits:
+    free_allowance_cents: int
+    default_cap_cents: int
+    platform_daily_cents: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user's profile, locked for the rest of the transaction."""
+
+    user_id: uuid.UUID
+    role: Role
+    payer: str
+    spending_cap_cents: int | None
+
+
+async def lock_account(conn: asyncpg.Connection, user_id: uuid.UUID) -> Account:
+    """Locks the user's profile first, before anything else of theirs is written: every
+    run start of one user then queues here, in one order, instead of deadlocking."""
     profile = await conn.fetchrow(
-        "select role, spending_cap_cents from public.profiles where id = $1 for update", user_id
+        "select role, spending_cap_cents, stripe_customer_id from public.profiles"
+        " where id = $1 for no key update",
+        user_id,
     )
     role = Role(profile["role"])
+    if role == Role.PRO and profile["stripe_customer_id"]:
+        payer = "STRIPE"
+    elif role == Role.FREE:
+        payer = "ALLOWANCE"
+    else:
+        payer = "PLATFORM"
+    return Account(user_id, role, payer, profile["spending_cap_cents"])
+
+
+async def reserve_run(
+    conn: asyncpg.Connection,
+    account: Account,
+    *,
+    run_id: uuid.UUID,
+    estimates: dict[uuid.UUID, int],
+    limits: Limits,
+) -> None:
+    """Checks the account can afford the run and reserves each node's estimate, inside the
+    run's own transaction (after `lock_account`)."""
     total = sum(estimates.values())
-    if role != Role.ADMIN and total > 0:
-        usage, reserved, granted = await period_totals(conn, user_id)
-        committed = usage + reserved
-        if role == Role.FREE and committed + total > free_allowance_cents + granted:
-            left = max(0, free_allowance_cents + granted - committed)
-            raise InsufficientCredits(
-                f"This run costs {total}¢ but {left}¢ of your monthly free credits remain",
-                neededCents=total,
-                remainingCents=left,
-            )
-        cap = profile["spending_cap_cents"]
-        if role == Role.PRO and cap is not None and committed + total > cap:
-            raise SpendingCapReached(
-                f"This run costs {total}¢ and would pass your {cap}¢ monthly spending cap",
-                neededCents=total,
-                remainingCents=max(0, cap - committed),
-            )
+    if total > 0:
+        await _check_affordable(conn, account, total, limits)
+        await _check_platform_limit(conn, total, limits.platform_daily_cents)
     period = current_period()
     await conn.executemany(
         """
-        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period, idempotency_key)
-        values ($1, $2, $3, 'RESERVE', $4, $5, $6) on conflict (idempotency_key) do nothing
+        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period,
+                                          idempotency_key, payer)
+        values ($1, $2, $3, 'RESERVE', $4, $5, $6, $7) on conflict (idempotency_key) do nothing
         """,
         [
-            (user_id, run_id, node_run_id, cents, period, f"reserve:{node_run_id}")
+            (
+                account.user_id,
+                run_id,
+                node_run_id,
+                cents,
+                period,
+                f"reserve:{node_run_id}",
+                account.payer,
+            )
             for node_run_id, cents in estimates.items()
         ],
     )
+
+
+async def _check_affordable(
+    conn: asyncpg.Connection, account: Account, total: int, limits: Limits
+) -> None:
+    if account.role == Role.ADMIN:
+        return
+    usage, reserved, granted = await period_totals(conn, account.user_id)
+    committed = usage + reserved
+    if account.role == Role.FREE and committed + total > limits.free_allowance_cents + granted:
+        left = max(0, limits.free_allowance_cents + granted - committed)
+        raise InsufficientCredits(
+            f"This run costs {total}¢ but {left}¢ of your monthly free credits remain",
+            neededCents=total,
+            remainingCents=left,
+        )
+    cap = effective_cap(account.spending_cap_cents, limits.default_cap_cents)
+    if account.role == Role.PRO and committed + total > cap:
+        raise SpendingCapReached(
+            f"This run costs {total}¢ and would pass your {cap}¢ monthly spending cap",
+            neededCents=total,
+            remainingCents=max(0, cap - committed),
+        )
+
+
+def effective_cap(spending_cap_cents: int | None, default_cap_cents: int) -> int:
+    """Every Pro user has a cap: their own, or the platform's default."""
+    return default_cap_cents if spending_cap_cents is None else spending_cap_cents
+
+
+async def _check_platform_limit(conn: asyncpg.Connection, total: int, limit: int) -> None:
+    # Locking today's row serializes run starts platform-wide for the rest of this short
+    # transaction, so concurrent starts cannot pass the limit together.
+    spent = await conn.fetchval(
+        """
+        insert into public.platform_daily_spend as s (day, cents) values ((now() at time zone 'utc')::date, 0)
+        on conflict (day) do update set cents = s.cents returning cents
+        """
+    )
+    if spent + total > limit:
+        raise Unavailable(
+            "Lattice has reached its spending limit for today; runs start again at midnight UTC"
+        )
 
 
 async def period_totals(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[int, int, int]:
@@ -82,27 +155,41 @@ async def period_totals(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[i
     return int(row["usage"]), int(row["reserved"]), int(row["granted"])
 
 
-async def settle_node(conn: asyncpg.Connection, node_run_id: uuid.UUID, cost_cents: int) -> None:
-    """Charges what the node cost and releases its reservation; safe to repeat."""
-    await conn.execute(
+async def settle_node(
+    conn: asyncpg.Connection, node_run_id: uuid.UUID, cost_cents: int
+) -> int | None:
+    """Charges what the node cost (to the payer and month of its reservation) and releases
+    the reservation; safe to repeat. Returns the charge's ledger id when Stripe must hear
+    of it."""
+    charge = await conn.fetchrow(
         """
-        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period, idempotency_key)
-        select user_id, run_id, id, 'CHARGE', $2, $3, 'charge:' || id from public.node_runs where id = $1
+        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period,
+                                          idempotency_key, payer)
+        select n.user_id, n.run_id, n.id, 'CHARGE', $2,
+               coalesce(r.period, $3), 'charge:' || n.id, coalesce(r.payer, 'PLATFORM')
+        from public.node_runs n
+        left join public.credit_ledger r on r.idempotency_key = 'reserve:' || n.id
+        where n.id = $1
         on conflict (idempotency_key) do nothing
+        returning id, payer
         """,
         node_run_id,
         cost_cents,
         current_period(),
     )
     await release_node(conn, node_run_id)
+    if charge is None or charge["payer"] != "STRIPE":
+        return None
+    return int(charge["id"])
 
 
 async def release_node(conn: asyncpg.Connection, node_run_id: uuid.UUID) -> None:
     """Gives back what was reserved for a node (in the period it was reserved in)."""
     await conn.execute(
         """
-        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period, idempotency_key)
-        select user_id, run_id, node_run_id, 'RELEASE', amount_cents, period, 'release:' || node_run_id
+        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period,
+                                          idempotency_key, payer)
+        select user_id, run_id, node_run_id, 'RELEASE', amount_cents, period, 'release:' || node_run_id, payer
         from public.credit_ledger where idempotency_key = 'reserve:' || $1::uuid
         on conflict (idempotency_key) do nothing
         """,

@@ -5,7 +5,7 @@ Callers publish the returned node run ids after the transaction commits."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -41,6 +41,8 @@ class Transition:
 
     changed: list[uuid.UUID]
     to_send: list[uuid.UUID]
+    # Ledger ids of charges to report to Stripe.
+    charges: list[int] = field(default_factory=list)
 
 
 async def load(db: Database, node_run_id: uuid.UUID) -> NodeWork | None:
@@ -141,6 +143,17 @@ async def succeed(
     """Records outputs, charges the node, and queues every downstream node now ready."""
     async with db.as_service() as conn:
         await _lock_run(conn, work.run_id)
+        moved = await conn.fetchval(
+            """
+            update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1, queue_position = null,
+              finished_at = now()
+            where id = $1 and status in ('QUEUED', 'RUNNING') returning id
+            """,
+            work.id,
+            cost_cents,
+        )
+        if moved is None:  # finished elsewhere: its outputs and charge are already recorded
+            return Transition([], [])
         for asset in asset_rows:
             await conn.execute(
                 """
@@ -166,18 +179,7 @@ async def succeed(
                 work.id,
                 asset["output_index"],
             )
-        moved = await conn.fetchval(
-            """
-            update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1, queue_position = null,
-              finished_at = now()
-            where id = $1 and status in ('QUEUED', 'RUNNING') returning id
-            """,
-            work.id,
-            cost_cents,
-        )
-        if moved is None:
-            return Transition([], [])
-        await ledger.settle_node(conn, work.id, cost_cents)
+        charge = await ledger.settle_node(conn, work.id, cost_cents)
         await conn.execute(
             "update public.runs set cost_cents = cost_cents + $2 where id = $1",
             work.run_id,
@@ -185,7 +187,7 @@ async def succeed(
         )
         to_send = await _queue_ready(conn, work)
         await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *to_send], to_send)
+    return Transition([work.id, *to_send], to_send, _reportable(charge))
 
 
 async def mark_cached(
@@ -211,22 +213,27 @@ async def mark_cached(
     return Transition([work.id, *to_send], to_send)
 
 
-async def fail(db: Database, work: NodeWork, error: str, *, status: str = "FAILED") -> Transition:
-    """Fails (or cancels) the node, skips everything downstream of it, releases their money."""
+async def fail(
+    db: Database, work: NodeWork, error: str, *, status: str = "FAILED", charge_cents: int = 0
+) -> Transition:
+    """Fails (or cancels) the node, skips everything downstream of it, releases their money.
+    `charge_cents` is what fal did for it anyway (a cancelled request already in progress)."""
     async with db.as_service() as conn:
         await _lock_run(conn, work.run_id)
         moved = await conn.fetchval(
             """
-            update public.node_runs set status = $2, error = $3, queue_position = null, finished_at = now()
+            update public.node_runs set status = $2, error = $3, queue_position = null, finished_at = now(),
+              cost_cents = $4
             where id = $1 and status in ('PENDING', 'QUEUED', 'RUNNING') returning id
             """,
             work.id,
             status,
             error[:4000] if status == "FAILED" else None,
+            charge_cents,
         )
         if moved is None:
             return Transition([], [])
-        await ledger.release_node(conn, work.id)
+        charge = await _settle_or_release(conn, work, charge_cents)
         downstream = _downstream(work.graph, work.node_id)
         skipped = await conn.fetch(
             """
@@ -239,7 +246,44 @@ async def fail(db: Database, work: NodeWork, error: str, *, status: str = "FAILE
         for row in skipped:
             await ledger.release_node(conn, row["id"])
         await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *(r["id"] for r in skipped)], [])
+    return Transition([work.id, *(r["id"] for r in skipped)], [], _reportable(charge))
+
+
+async def charge_cancelled(db: Database, work: NodeWork, charge_cents: int) -> Transition:
+    """A node cancelled before its fal request id was recorded, whose request fal had
+    nevertheless started: it is charged like any cancelled node fal worked on."""
+    async with db.as_service() as conn:
+        await _lock_run(conn, work.run_id)
+        moved = await conn.fetchval(
+            """
+            update public.node_runs set cost_cents = $2
+            where id = $1 and status = 'CANCELLED' and cost_cents = 0 returning id
+            """,
+            work.id,
+            charge_cents,
+        )
+        if moved is None:
+            return Transition([], [])
+        charge = await _settle_or_release(conn, work, charge_cents)
+    return Transition([work.id], [], _reportable(charge))
+
+
+async def _settle_or_release(
+    conn: asyncpg.Connection, work: NodeWork, charge_cents: int
+) -> int | None:
+    if charge_cents <= 0:
+        await ledger.release_node(conn, work.id)
+        return None
+    await conn.execute(
+        "update public.runs set cost_cents = cost_cents + $2 where id = $1",
+        work.run_id,
+        charge_cents,
+    )
+    return await ledger.settle_node(conn, work.id, charge_cents)
+
+
+def _reportable(charge: int | None) -> list[int]:
+    return [charge] if charge is not None else []
 
 
 async def _lock_run(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:

@@ -12,11 +12,18 @@ from dramatiq.middleware import AsyncIO
 NAMESPACE = "lattice"
 QUEUE = "nodes"
 EXECUTE_NODE = "execute_node"
+BILLING_QUEUE = "billing"
+REPORT_USAGE = "report_usage"
 
 
 def send_nodes(broker: dramatiq.Broker, node_run_ids: list[str]) -> None:
     for node_run_id in node_run_ids:
         send(broker, EXECUTE_NODE, node_run_id)
+
+
+def send_usage_reports(broker: dramatiq.Broker, ledger_ids: list[int]) -> None:
+    for ledger_id in ledger_ids:
+        send(broker, REPORT_USAGE, ledger_id, queue=BILLING_QUEUE)
 
 
 def make_broker(

@@ -10,7 +10,7 @@ import asyncpg
 from services import ledger
 from services.accounts import Viewer
 from services.engine import Engine
-from services.errors import NotFound, RateLimited, ValidationFailed
+from services.errors import NotFound, RateLimited, UpgradeRequired, ValidationFailed
 from services.pricing import estimate
 from services.runs import RUN_COLUMNS, RunRecord
 from services.url_safety import check_public_https_url
@@ -27,6 +27,8 @@ async def start_run(
     idempotency_key: str,
     targets: list[str] | None,
 ) -> RunRecord:
+    if viewer.is_anonymous:
+        raise UpgradeRequired("Create an account to run workflows: guests can look around only")
     key = idempotency_key.strip()
     if not 1 <= len(key) <= 200:
         raise ValidationFailed.single(
@@ -50,6 +52,7 @@ async def start_run(
     await _rate_limit(engine, viewer)
     quote = estimate(graph, only=selected)
     async with engine.db.as_service() as conn:
+        account = await ledger.lock_account(conn, viewer.id)
         run = await conn.fetchrow(
             f"""
             insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
@@ -86,10 +89,10 @@ async def start_run(
         )
         await ledger.reserve_run(
             conn,
-            user_id=viewer.id,
+            account,
             run_id=run["id"],
             estimates={r["id"]: quote.by_node.get(r["node_id"], 0) for r in rows},
-            free_allowance_cents=engine.settings.FREE_MONTHLY_CREDITS_CENTS,
+            limits=engine.limits,
         )
     record = RunRecord.from_row(run)
     await engine.send_nodes(r["id"] for r in rows if r["status"] == "QUEUED")

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from services import database
 from services.auth import TokenVerifier
+from services.billing.stripe_gateway import StripeGateway
 from services.config import Settings
 from services.database import Database
 from services.dev_issuer import DevIssuer
@@ -39,6 +40,7 @@ class Runtime:
     storage: Storage
     engine: Engine
     hub: EventHub
+    stripe: StripeGateway | None
 
 
 @asynccontextmanager
@@ -82,6 +84,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             storage=storage,
             engine=Engine(settings=settings, db=db, redis=redis, broker=_broker(settings)),
             hub=hub,
+            stripe=StripeGateway(settings) if settings.billing_enabled else None,
         )
     finally:
         await hub.stop()

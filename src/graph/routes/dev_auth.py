@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.accounts import Role, upsert_dev_user
+from services.accounts import Role, create_anonymous_user, upsert_dev_user
 from services.dev_issuer import TOKEN_TTL_SECONDS
 from services.runtime import Runtime
 
@@ -21,16 +21,28 @@ async def sign_in(request: Request) -> JSONResponse:
     assert runtime.dev_issuer is not None
     try:
         body = await request.json()
+        if body.get("anonymous") is True:
+            # What supabase-js's signInAnonymously gives: a user with no email.
+            user_id = await create_anonymous_user(runtime.db)
+            token = runtime.dev_issuer.sign(
+                user_id=user_id, email=None, role=Role.FREE.value, anonymous=True
+            )
+            return _token(token)
         email = str(body["email"]).strip().lower()
         role = Role(body["role"]) if body.get("role") else None
     except (ValueError, KeyError, TypeError):
         return JSONResponse(
-            {"error": 'Send {"email": ..., "role"?: FREE|PRO|ADMIN}'}, status_code=400
+            {"error": 'Send {"email": ..., "role"?: FREE|PRO|ADMIN} or {"anonymous": true}'},
+            status_code=400,
         )
     if not EMAIL.match(email) or len(email) > 254:
         return JSONResponse({"error": "That is not an email address"}, status_code=400)
     user_id, current_role = await upsert_dev_user(runtime.db, email, role)
     token = runtime.dev_issuer.sign(user_id=user_id, email=email, role=current_role.value)
+    return _token(token)
+
+
+def _token(token: str) -> JSONResponse:
     return JSONResponse(
         {"access_token": token, "token_type": "bearer", "expires_in": TOKEN_TTL_SECONDS}
     )

@@ -1,0 +1,46 @@
+"""Webhooks from outside services. Each verifies its sender's signature on the raw body
+before anything else is read."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from services.billing import webhooks
+from services.billing.stripe_gateway import InvalidWebhook, StripeUnavailable, verify_webhook
+from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_WEBHOOK_BYTES = 1_000_000
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    secret = runtime.settings.STRIPE_WEBHOOK_SECRET
+    if runtime.stripe is None or secret is None:
+        return JSONResponse({"error": "billing is not configured"}, status_code=404)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return JSONResponse({"error": "payload too large"}, status_code=413)
+    try:
+        event = verify_webhook(
+            body, request.headers.get("stripe-signature"), secret.get_secret_value()
+        )
+    except InvalidWebhook:
+        # Which check failed is for our logs, not for whoever sent it.
+        log.warning("refused a Stripe webhook with a bad or stale signature")
+        return JSONResponse({"error": "invalid signature"}, status_code=400)
+    try:
+        await webhooks.handle_event(runtime.db, runtime.stripe, runtime.settings, event)
+    except StripeUnavailable:
+        # Stripe delivers it again; nothing was recorded.
+        return JSONResponse({"error": "try again"}, status_code=503)
+    return JSONResponse({"received": True})
+
+
+routes = [Route("/webhooks/stripe", stripe_webhook, methods=["POST"])]
