@@ -7,5 +7,6 @@ await import("./runs.spec.mjs");
 await import("./billing.spec.mjs");
 await import("./canvas.spec.mjs");
 await import("./loras.spec.mjs");
+await import("./templates.spec.mjs");
 
 await finish();

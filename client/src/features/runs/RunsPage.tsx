@@ -6,6 +6,7 @@ import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { RunStatusBadge } from "./RunStatusBadge";
+import { plural } from "@/lib/plural";
 
 export default function RunsPage() {
   const { data, loading, fetchMore } = useQuery(RunsQuery, { fetchPolicy: "cache-and-network" });
@@ -22,7 +23,7 @@ export default function RunsPage() {
                 <Link key={run.id} to={`/workflows/${run.workflowId}`} className="flex h-14 items-center gap-4 px-4 text-sm hover:bg-accent" data-testid="run-row">
                   <RunStatusBadge status={run.status} />
                   <span className="truncate font-medium">{run.workflow.name}</span>
-                  <span className="text-muted-foreground">{run.nodeRuns.length} nodes</span>
+                  <span className="text-muted-foreground max-sm:hidden">{plural(run.nodeRuns.length, "node")}</span>
                   <span className="ml-auto text-muted-foreground">{formatCents(run.finishedAt ? run.costCents : run.estimatedCostCents)}</span>
                   <span className="w-28 text-right text-muted-foreground">{relativeTime(run.createdAt)}</span>
                 </Link>

@@ -1,6 +1,7 @@
+import { lazy, Suspense } from "react";
 import { useMutation, useQuery, type Reference } from "@apollo/client";
-import { Link, useNavigate } from "react-router-dom";
-import { Plus, Trash2, Workflow as WorkflowIcon } from "lucide-react";
+import { Link, useNavigate, useSearchParams } from "react-router-dom";
+import { LayoutTemplate, Plus, Trash2, Workflow as WorkflowIcon } from "lucide-react";
 import { CreateWorkflowMutation, DeleteWorkflowMutation, WorkflowsQuery } from "@/graphql/documents";
 import { relativeTime } from "@/lib/utils";
 import { useErrorToast } from "@/lib/useErrorToast";
@@ -9,6 +10,11 @@ import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { RunStatusBadge } from "@/features/runs/RunStatusBadge";
+import { plural } from "@/lib/plural";
+import { ImportWorkflowButton } from "./ImportWorkflow";
+
+// The dialog's code (and Radix Dialog) loads when it is first opened, off the dashboard's first load.
+const TemplatesDialog = lazy(() => import("./TemplatesDialog").then((m) => ({ default: m.TemplatesDialog })));
 
 export function WorkflowsPage() {
   const { data, loading } = useQuery(WorkflowsQuery, { fetchPolicy: "cache-and-network" });
@@ -16,6 +22,9 @@ export function WorkflowsPage() {
   const showError = useErrorToast();
   const [create, { loading: creating }] = useMutation(CreateWorkflowMutation);
   const [remove] = useMutation(DeleteWorkflowMutation);
+  const [search, setSearch] = useSearchParams();
+  const templatesOpen = search.get("templates") === "1";
+  const setTemplatesOpen = (open: boolean) => setSearch(open ? { templates: "1" } : {}, { replace: !open });
 
   const newWorkflow = async () => {
     try {
@@ -47,13 +56,20 @@ export function WorkflowsPage() {
 
   const edges = data?.workflows.edges ?? [];
   return (
-    <div className="flex flex-col gap-6 p-6">
-      <div className="flex items-center justify-between">
+    <div className="flex flex-col gap-6 p-4 sm:p-6">
+      <div className="flex flex-wrap items-center justify-between gap-3">
         <h1 className="text-2xl font-semibold tracking-tight">Workflows</h1>
-        <Button onClick={() => void newWorkflow()} disabled={creating}>
-          <Plus /> {creating ? "Creating…" : "New workflow"}
-        </Button>
+        <div className="flex flex-wrap gap-2">
+          <ImportWorkflowButton />
+          <Button variant="outline" onClick={() => setTemplatesOpen(true)}><LayoutTemplate /> From template</Button>
+          <Button onClick={() => void newWorkflow()} disabled={creating}>
+            <Plus /> {creating ? "Creating…" : "New workflow"}
+          </Button>
+        </div>
       </div>
+      {templatesOpen && (
+        <Suspense fallback={null}><TemplatesDialog open onOpenChange={setTemplatesOpen} /></Suspense>
+      )}
       {loading && !data ? (
         <div className="grid grid-cols-[repeat(auto-fill,minmax(260px,1fr))] gap-4" aria-busy="true">
           {Array.from({ length: 6 }, (_, i) => <Skeleton key={i} className="h-32" />)}
@@ -62,8 +78,11 @@ export function WorkflowsPage() {
         <Card className="flex flex-col items-center gap-3 p-12 text-center">
           <WorkflowIcon className="size-10 text-muted-foreground" />
           <p className="font-medium">No workflows yet</p>
-          <p className="text-sm text-muted-foreground">Place a FLUX node on the grid, wire it into Wan 2.2, and run it.</p>
-          <Button onClick={() => void newWorkflow()}><Plus /> New workflow</Button>
+          <p className="text-sm text-muted-foreground">Place a FLUX node on the grid, wire it into Wan 2.2, and run it, or start from a template.</p>
+          <div className="flex flex-wrap justify-center gap-2">
+            <Button variant="outline" onClick={() => setTemplatesOpen(true)}><LayoutTemplate /> From template</Button>
+            <Button onClick={() => void newWorkflow()}><Plus /> New workflow</Button>
+          </div>
         </Card>
       ) : (
         <ul className="grid grid-cols-[repeat(auto-fill,minmax(260px,1fr))] gap-4">
@@ -85,7 +104,7 @@ export function WorkflowsPage() {
                     </Button>
                   </div>
                   <div className="flex items-center gap-2 text-xs text-muted-foreground">
-                    <Badge variant="outline">{node.nodes.length} nodes</Badge>
+                    <Badge variant="outline">{plural(node.nodes.length, "node")}</Badge>
                     {lastRun && <RunStatusBadge status={lastRun.status} />}
                     <span className="ml-auto">{relativeTime(node.updatedAt)}</span>
                   </div>
