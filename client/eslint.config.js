@@ -17,6 +17,6 @@ export default tseslint.config(
   {
     files: ["e2e/**/*.mjs"],
     // Functions passed to page.waitForFunction run in the browser.
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", document: "readonly", window: "readonly", performance: "readonly", Element: "readonly", MutationObserver: "readonly", HTMLImageElement: "readonly", HTMLInputElement: "readonly", innerWidth: "readonly", navigator: "readonly", localStorage: "readonly" } },
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", document: "readonly", window: "readonly", performance: "readonly", Element: "readonly", MutationObserver: "readonly", HTMLImageElement: "readonly", HTMLInputElement: "readonly", innerWidth: "readonly", navigator: "readonly", localStorage: "readonly", getComputedStyle: "readonly" } },
   },
 );

@@ -76,7 +76,8 @@ export async function signIn(page, role) {
   await page.getByRole("option", { name: role === "PRO" ? "Pro" : role === "ADMIN" ? "Admin" : "Free" }).click();
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Workflows" }).waitFor();
-  await page.getByTestId("credits").first().waitFor();
+  // Attached, not visible: on a phone the sidebar that shows the credits is a closed menu.
+  await page.getByTestId("credits").first().waitFor({ state: "attached" });
 }
 
 export async function newWorkflow(page) {

@@ -8,5 +8,6 @@ await import("./billing.spec.mjs");
 await import("./canvas.spec.mjs");
 await import("./loras.spec.mjs");
 await import("./templates.spec.mjs");
+await import("./phone.spec.mjs");
 
 await finish();

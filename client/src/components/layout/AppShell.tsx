@@ -8,9 +8,11 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { CommandPalette } from "./CommandPalette";
+import { MobileNav } from "./MobileNav";
+import type { NavItem } from "./nav";
 import { PastDueBanner } from "@/features/billing/PastDue";
 
-const NAV = [
+const NAV: NavItem[] = [
   { to: "/workflows", label: "Workflows", icon: LayoutGrid },
   { to: "/gallery", label: "Gallery", icon: Images },
   { to: "/runs", label: "Runs", icon: ListChecks },
@@ -24,7 +26,7 @@ export function AppShell() {
   const nav = viewer?.role === "ADMIN" ? [...NAV, { to: "/admin", label: "Admin", icon: Shield }] : NAV;
   return (
     <div className="flex h-full">
-      <aside className="flex w-56 shrink-0 flex-col border-r bg-card" aria-label="Sidebar">
+      <aside className="hidden w-56 shrink-0 flex-col border-r bg-card md:flex" aria-label="Sidebar">
         <div className="flex h-14 items-center gap-2 px-4 font-semibold">
           <div className="grid size-7 place-items-center rounded-md bg-primary text-primary-foreground">L</div>
           Lattice
@@ -50,7 +52,8 @@ export function AppShell() {
         </div>
       </aside>
       <div className="flex min-w-0 flex-1 flex-col">
-        <header className="flex h-14 shrink-0 items-center justify-between gap-4 border-b px-4">
+        <header className="flex h-14 shrink-0 items-center justify-between gap-2 border-b px-2 sm:gap-4 sm:px-4">
+          <MobileNav items={nav} footer={<ViewerSummary />} />
           <CommandPalette />
           <div className="flex items-center gap-2">
             <Button variant="ghost" size="icon" onClick={toggleTheme} aria-label="Toggle theme" title={dark ? "Light theme" : "Dark theme"}>

@@ -23,10 +23,10 @@ export function CommandPalette() {
       <button
         onClick={() => { setLoaded(true); setOpen(true); }}
         onPointerEnter={() => setLoaded(true)}
-        className="flex h-9 w-72 items-center gap-2 rounded-md border bg-background px-3 text-sm text-muted-foreground hover:bg-accent"
+        className="flex h-9 w-72 min-w-0 flex-1 items-center gap-2 rounded-md border bg-background px-3 text-sm text-muted-foreground hover:bg-accent sm:flex-none"
       >
-        <Search className="size-4" /> Search or jump to…
-        <kbd className="ml-auto rounded border bg-muted px-1.5 font-mono text-[10px]">Ctrl K</kbd>
+        <Search className="size-4 shrink-0" /> <span className="truncate">Search or jump to…</span>
+        <kbd className="ml-auto rounded border bg-muted px-1.5 font-mono text-[10px] max-sm:hidden">Ctrl K</kbd>
       </button>
       {loaded && (
         <Suspense fallback={null}>

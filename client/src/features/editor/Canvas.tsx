@@ -195,8 +195,9 @@ export function Canvas({ graph, models, modelList, runs, problems, assetUrls, se
   const nodeActions: NodeActions = useMemo(() => ({
     runNodes: actions.runNodes,
     dropAsset: actions.dropAsset,
-    openMenu: (nodeId, at) => setMenu({ kind: "node", at, ids: selection.includes(nodeId) ? selection : [nodeId] }),
-  }), [actions.runNodes, actions.dropAsset, selection]);
+    readOnly,
+    openMenu: (nodeId, at) => !readOnly && setMenu({ kind: "node", at, ids: selection.includes(nodeId) ? selection : [nodeId] }),
+  }), [actions.runNodes, actions.dropAsset, readOnly, selection]);
 
   return (
     <NodeActionsContext.Provider value={nodeActions}>

@@ -71,13 +71,13 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
         <span className="line-clamp-2 min-h-10 text-sm font-medium leading-5" title={`${model?.name ?? "Unknown model"} (${id})`}>
           {model?.name ?? "Unknown model"}
         </span>
-        <button
+        {!actions.readOnly && <button
           className="nodrag -mr-1.5 ml-auto grid size-6 shrink-0 place-items-center rounded-md text-muted-foreground hover:bg-accent hover:text-foreground"
           aria-label={`Actions for node ${id}`}
           onClick={(e) => actions.openMenu(id, { x: e.clientX, y: e.clientY })}
         >
           <MoreHorizontal className="size-4" />
-        </button>
+        </button>}
       </div>
       <div className="flex flex-col gap-2 py-2">
         <div className="grid grid-cols-2 gap-y-1 text-[11px] text-muted-foreground">

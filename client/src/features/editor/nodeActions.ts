@@ -6,10 +6,12 @@ export interface NodeActions {
   runNodes: (ids: string[]) => void;
   dropAsset: (nodeId: string, assetId: string) => void;
   openMenu: (nodeId: string, at: { x: number; y: number }) => void;
+  /** On a phone the canvas is view-only: no menus, no edits. */
+  readOnly: boolean;
 }
 
 const noop = () => undefined;
-export const NodeActionsContext = createContext<NodeActions>({ runNodes: noop, dropAsset: noop, openMenu: noop });
+export const NodeActionsContext = createContext<NodeActions>({ runNodes: noop, dropAsset: noop, openMenu: noop, readOnly: false });
 export const useNodeActions = () => useContext(NodeActionsContext);
 
 /** Carries a model id when a palette entry is dragged onto the canvas. */

@@ -11,7 +11,9 @@ import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { AssetPreview } from "./AssetPreview";
 import { AssetDetail } from "./AssetDetail";
 
+// Tiles shrink to fit two per row on a phone.
 const TILE = 220;
+const MIN_TILE = 150;
 const GAP = 12;
 
 export default function GalleryPage() {
@@ -27,7 +29,10 @@ export default function GalleryPage() {
   useEffect(() => {
     const element = scroller.current;
     if (!element) return;
-    const observer = new ResizeObserver(([entry]) => setColumns(Math.max(1, Math.floor(((entry?.contentRect.width ?? 800) + GAP) / (TILE + GAP)))));
+    const observer = new ResizeObserver(([entry]) => {
+      const width = entry?.contentRect.width ?? 800;
+      setColumns(Math.max(1, Math.floor((width + GAP) / ((width < 2 * TILE + GAP ? MIN_TILE : TILE) + GAP))));
+    });
     observer.observe(element);
     return () => observer.disconnect();
   }, []);
@@ -43,8 +48,8 @@ export default function GalleryPage() {
   }, [lastRow, rows, pageInfo, loading, fetchMore, kind]);
 
   return (
-    <div className="flex h-full flex-col gap-4 p-6">
-      <div className="flex items-center justify-between">
+    <div className="flex h-full flex-col gap-4 p-4 sm:p-6">
+      <div className="flex flex-wrap items-center justify-between gap-3">
         <h1 className="text-2xl font-semibold tracking-tight">Gallery</h1>
         <Tabs value={kind ?? "ALL"} onValueChange={(v) => setSearch(v === "ALL" ? {} : { kind: v })}>
           <TabsList>
@@ -56,7 +61,7 @@ export default function GalleryPage() {
       </div>
       <div ref={scroller} className="min-h-0 flex-1 overflow-auto" data-testid="gallery-grid">
         {loading && !data ? (
-          <div className="grid gap-3" style={{ gridTemplateColumns: `repeat(auto-fill, minmax(${TILE}px, 1fr))` }}>
+          <div className="grid gap-3" style={{ gridTemplateColumns: `repeat(auto-fill, minmax(${MIN_TILE}px, 1fr))` }}>
             {Array.from({ length: 12 }, (_, i) => <Skeleton key={i} style={{ height: TILE }} />)}
           </div>
         ) : assets.length === 0 ? (

@@ -12,7 +12,7 @@ export default function RunsPage() {
   const { data, loading, fetchMore } = useQuery(RunsQuery, { fetchPolicy: "cache-and-network" });
   const runs = data?.runs.edges.map((e) => e.node) ?? [];
   return (
-    <div className="flex flex-col gap-6 p-6">
+    <div className="flex flex-col gap-6 p-4 sm:p-6">
       <h1 className="text-2xl font-semibold tracking-tight">Runs</h1>
       <Card className="divide-y">
         {loading && !data
@@ -20,12 +20,12 @@ export default function RunsPage() {
           : runs.length === 0
             ? <p className="p-6 text-sm text-muted-foreground">No runs yet.</p>
             : runs.map((run) => (
-                <Link key={run.id} to={`/workflows/${run.workflowId}`} className="flex h-14 items-center gap-4 px-4 text-sm hover:bg-accent" data-testid="run-row">
+                <Link key={run.id} to={`/workflows/${run.workflowId}`} className="flex h-14 min-w-0 items-center gap-3 px-4 text-sm hover:bg-accent sm:gap-4" data-testid="run-row">
                   <RunStatusBadge status={run.status} />
-                  <span className="truncate font-medium">{run.workflow.name}</span>
+                  <span className="min-w-0 truncate font-medium">{run.workflow.name}</span>
                   <span className="text-muted-foreground max-sm:hidden">{plural(run.nodeRuns.length, "node")}</span>
-                  <span className="ml-auto text-muted-foreground">{formatCents(run.finishedAt ? run.costCents : run.estimatedCostCents)}</span>
-                  <span className="w-28 text-right text-muted-foreground">{relativeTime(run.createdAt)}</span>
+                  <span className="ml-auto shrink-0 text-muted-foreground">{formatCents(run.finishedAt ? run.costCents : run.estimatedCostCents)}</span>
+                  <span className="w-28 shrink-0 text-right text-muted-foreground max-sm:hidden">{relativeTime(run.createdAt)}</span>
                 </Link>
               ))}
       </Card>
