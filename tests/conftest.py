@@ -26,8 +26,8 @@ from starlette.applications import Starlette
 from devstack.embedded import ensure_services, free_port
 from graph.app import create_app
 from services.billing.setup import ensure_pro_plan
-from services.config import Settings
-from services.migrations import migrate
+from services.platform.config import Settings
+from services.platform.migrations import migrate
 from services.runtime import Runtime
 from support import User, sign_in
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
 from graphql import build_schema
 
+from conftest import make_settings, serve
+from devstack.embedded import free_port
 from graph.export_schema import SCHEMA_FILE
-from support import User, error_codes, gql
+from support import User, error_codes, gql, sign_in
 
 VALUES: dict[str, object] = {
     "id": str(uuid.uuid4()),
@@ -64,9 +67,16 @@ async def test_too_many_aliases_are_refused(alice: User) -> None:
     assert "aliases" in (await alice.gql(many))["errors"][0]["message"]
 
 
-async def test_features_not_built_yet_answer_not_available(alice: User) -> None:
-    result = await alice.gql("mutation { startCheckout { url } }")
-    assert error_codes(result) == ["NOT_AVAILABLE"]
+async def test_billing_without_stripe_keys_answers_not_available(
+    database_url: str, test_redis_url: str, data_dir: Path
+) -> None:
+    settings = make_settings(database_url, test_redis_url, data_dir, free_port())
+    async for server in serve(settings):
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            user = await sign_in(http)
+            for mutation in ("startCheckout", "openBillingPortal"):
+                result = await user.gql(f"mutation {{ {mutation} {{ url }} }}")
+                assert error_codes(result) == ["NOT_AVAILABLE"], result
 
 
 async def test_spending_cap_is_set_and_removed(alice: User) -> None:

@@ -22,9 +22,9 @@ from starlette.routing import Route
 from conftest import LiveServer
 from devstack.embedded import free_port
 from graph.app import create_app
-from services.auth import TokenVerifier
-from services.config import MissingSecretError, Settings
-from services.errors import Unauthenticated
+from services.accounts.tokens import TokenVerifier
+from services.platform.config import MissingSecretError, Settings
+from services.platform.errors import Unauthenticated
 from support import User, error_codes, gql, sign_in
 
 

@@ -20,9 +20,9 @@ import stripe
 
 import fal_local
 from conftest import LiveServer, Worker
+from services.billing.ledger import current_period
 from services.billing.reconcile import reconcile
 from services.billing.stripe_gateway import StripeGateway
-from services.ledger import current_period
 from stripe_plugin import LocalStripe
 from support import (
     CREATE,
@@ -486,7 +486,8 @@ async def test_cancel_charges_a_started_node_and_frees_a_queued_one(
     runs.sort(
         key=lambda run_id: next(n["status"] for n in nodes if n["run_id"] == run_id) != "RUNNING"
     )
-    for run_id in runs:
+    # The queued one first: cancelling the running one first would let fal start it.
+    for run_id in reversed(runs):
         await judy.data("mutation($id: ID!) { cancelRun(id: $id) { status } }", id=run_id)
     finished = [
         await wait_for_node(judy, run_id, "a", ("CANCELLED",), timeout=20) for run_id in runs

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from services.catalog import CATALOG
+from services.workflows.catalog import CATALOG
 from support import CREATE, User, flux_node, wan_node, wire
 
 FLUX, FLUX_LORA = "fal-ai/flux/dev", "fal-ai/flux-lora"

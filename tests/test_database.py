@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from conftest import LiveServer
-from services.accounts import Role, viewer_from_claims
-from services.migrations import MIGRATION_NAME, MIGRATIONS_DIR, discover, migrate
+from services.accounts.viewer import Role, viewer_from_claims
+from services.platform.migrations import MIGRATION_NAME, MIGRATIONS_DIR, discover, migrate
 from support import CREATE, User, flux_node
 
 TABLES = [

@@ -8,7 +8,7 @@ import uuid
 
 import redis.asyncio as aioredis
 
-from services.events import SUBSCRIBER_QUEUE_SIZE, EventHub, publish
+from services.runs.events import SUBSCRIBER_QUEUE_SIZE, EventHub, publish
 
 
 async def test_notices_reach_every_local_subscriber_of_that_run_only(test_redis_url: str) -> None:

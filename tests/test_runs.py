@@ -403,7 +403,7 @@ async def test_keeping_an_asset_copies_it_to_signed_storage_for_pro_only(
 
 
 async def test_expired_temporary_assets_leave_the_gallery(live: LiveServer, pro: User) -> None:
-    from services.persistence import purge_expired
+    from services.assets.persist import purge_expired
 
     run = await wait_for_run(pro, await start(pro, await create(pro, flux_node())))
     asset_id = run["nodeRuns"][0]["outputs"][0]["id"]

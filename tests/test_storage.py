@@ -13,7 +13,7 @@ import uvicorn
 
 from devstack.embedded import free_port
 from devstack.storage_server import create_app
-from services.storage import SupabaseStorage
+from services.assets.storage import SupabaseStorage
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import uuid
 
 import redis.asyncio as aioredis
 
-from services.queue import make_broker, send
+from services.runs.dispatch import make_broker, send
 
 
 async def test_a_real_worker_consumes_a_message_sent_through_services(

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from devstack.embedded import ensure_services, stop_services
-from services.config import Settings
-from services.migrations import migrate
+from services.platform.config import Settings
+from services.platform.migrations import migrate
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from graph.routes import dev_auth, system, uploads, webhooks
 from graph.routes.client import CLIENT_DIST, SinglePageApp
 from graph.schema import build_schema
 from graph.view import LatticeGraphQL
-from services.config import Settings
+from services.platform.config import Settings
 from services.runtime import open_runtime
 
 

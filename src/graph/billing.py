@@ -10,10 +10,11 @@ from datetime import date, datetime, timedelta
 import strawberry
 
 from graph.context import Context
-from services import accounts, catalog
+from services.accounts import viewer as accounts
 from services.billing import summary
+from services.billing.ledger import current_period, effective_cap
 from services.billing.stripe_gateway import StripeRejected, StripeUnavailable
-from services.ledger import current_period, effective_cap
+from services.workflows import catalog
 
 log = logging.getLogger(__name__)
 Info = strawberry.Info[Context, None]

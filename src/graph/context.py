@@ -10,9 +10,9 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from graph.loaders import Loaders
-from services.accounts import Viewer, viewer_from_claims
-from services.auth import bearer_token
-from services.errors import Unauthenticated
+from services.accounts.tokens import bearer_token
+from services.accounts.viewer import Viewer, viewer_from_claims
+from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
 

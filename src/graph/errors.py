@@ -10,7 +10,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from services.errors import LatticeError
+from services.platform.errors import LatticeError
 
 log = logging.getLogger("lattice.graphql")
 

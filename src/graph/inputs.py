@@ -7,8 +7,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from services.errors import ValidationFailed
-from services.workflow_graph import Edge, Graph, Node
+from services.platform.errors import ValidationFailed
+from services.workflows.graph import Edge, Graph, Node
 
 
 @strawberry.input

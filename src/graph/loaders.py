@@ -10,14 +10,16 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from services import assets, runs, workflows
-from services.accounts import Viewer
-from services.assets import AssetRecord
-from services.database import Database
-from services.pagination import Page
-from services.runs import NodeRunRecord, RunRecord
-from services.storage import Storage
-from services.workflows import WorkflowRecord
+from services.accounts.viewer import Viewer
+from services.assets import gallery
+from services.assets.gallery import AssetRecord
+from services.assets.storage import Storage
+from services.platform.database import Database
+from services.platform.pagination import Page
+from services.runs import reads
+from services.runs.reads import NodeRunRecord, RunRecord
+from services.workflows import store
+from services.workflows.store import WorkflowRecord
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -36,14 +38,14 @@ def _loader(
 
 class Loaders:
     def __init__(self, db: Database, viewer: Viewer, storage: Storage) -> None:
-        self.workflow = _loader(
-            lambda ids: workflows.workflows_by_ids(db, viewer, ids), lambda: None
-        )
-        self.run = _loader(lambda ids: runs.runs_by_ids(db, viewer, ids), lambda: None)
-        self.node_runs = _loader(lambda ids: runs.node_runs_for_runs(db, viewer, ids), list)
-        self.outputs = _loader(lambda ids: assets.outputs_for_node_runs(db, viewer, ids), list)
+        self.workflow = _loader(lambda ids: store.workflows_by_ids(db, viewer, ids), lambda: None)
+        self.run = _loader(lambda ids: reads.runs_by_ids(db, viewer, ids), lambda: None)
+        self.node_runs = _loader(lambda ids: reads.node_runs_for_runs(db, viewer, ids), list)
+        self.outputs = _loader(lambda ids: gallery.outputs_for_node_runs(db, viewer, ids), list)
         self.signed_url = _loader(storage.signed_urls, lambda: None)
-        self.source_image = _loader(lambda ids: assets.source_images(db, viewer, ids), lambda: None)
+        self.source_image = _loader(
+            lambda ids: gallery.source_images(db, viewer, ids), lambda: None
+        )
 
         async def runs_pages(keys: list[RunsKey]) -> list[Page[RunRecord]]:
             # Keys that share paging arguments are fetched together in one statement.
@@ -52,7 +54,7 @@ class Loaders:
                 groups[(first, after)].append(workflow_id)
             pages: dict[RunsKey, Page[RunRecord]] = {}
             for (first, after), ids in groups.items():
-                found = await runs.runs_for_workflows(db, viewer, ids, first, after)
+                found = await reads.runs_for_workflows(db, viewer, ids, first, after)
                 pages.update({(i, first, after): found[i] for i in ids})
             return [pages[k] for k in keys]
 

@@ -10,10 +10,13 @@ import strawberry
 from graph.inputs import LoraInput, WorkflowInput
 from graph.types import Asset as AssetType
 from graph.types import CheckoutSession, Info, Lora, PortalSession, Run, Viewer, Workflow, parse_id
-from services import accounts, assets, loras, persistence, run_start, workflows
+from services.accounts import viewer as accounts
+from services.assets import gallery, persist
 from services.billing import checkout
 from services.billing.stripe_gateway import StripeGateway
-from services.errors import NotAvailable, NotFound
+from services.platform.errors import NotAvailable, NotFound
+from services.runs import start
+from services.workflows import loras, store
 
 
 @strawberry.type
@@ -21,7 +24,7 @@ class Mutation:
     @strawberry.mutation
     async def create_workflow(self, info: Info, input: WorkflowInput) -> Workflow:
         viewer = await info.context.require_viewer()
-        record = await workflows.create_workflow(
+        record = await store.create_workflow(
             info.context.runtime.db, viewer, input.name, input.to_graph()
         )
         return Workflow.of(record)
@@ -34,7 +37,7 @@ class Mutation:
     ) -> Workflow:
         viewer = await info.context.require_viewer()
         workflow_id = _require_id(id, "Workflow")
-        record = await workflows.update_workflow(
+        record = await store.update_workflow(
             info.context.runtime.db,
             viewer,
             workflow_id,
@@ -47,7 +50,7 @@ class Mutation:
     @strawberry.mutation
     async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
         viewer = await info.context.require_viewer()
-        return await workflows.delete_workflow(
+        return await store.delete_workflow(
             info.context.runtime.db, viewer, _require_id(id, "Workflow")
         )
 
@@ -64,7 +67,7 @@ class Mutation:
         viewer = await info.context.require_viewer()
         workflow_id = _require_id(id, "Workflow")
         targets = [str(t) for t in target_node_ids] if target_node_ids is not None else None
-        record = await run_start.start_run(
+        record = await start.start_run(
             info.context.runtime.engine, viewer, workflow_id, idempotency_key, targets
         )
         return Run.of(record)
@@ -72,16 +75,14 @@ class Mutation:
     @strawberry.mutation
     async def cancel_run(self, info: Info, id: strawberry.ID) -> Run:
         viewer = await info.context.require_viewer()
-        record = await run_start.cancel_run(
-            info.context.runtime.engine, viewer, _require_id(id, "Run")
-        )
+        record = await start.cancel_run(info.context.runtime.engine, viewer, _require_id(id, "Run"))
         return Run.of(record)
 
     @strawberry.mutation(description="Copies a temporary asset into persistent storage (Pro).")
     async def persist_asset(self, info: Info, id: strawberry.ID) -> AssetType:
         viewer = await info.context.require_viewer()
         runtime = info.context.runtime
-        record = await persistence.persist_asset(
+        record = await persist.persist_asset(
             runtime.db, runtime.storage, runtime.http, viewer, _require_id(id, "Asset")
         )
         return AssetType.of(record)
@@ -90,7 +91,7 @@ class Mutation:
     async def delete_asset(self, info: Info, id: strawberry.ID) -> bool:
         viewer = await info.context.require_viewer()
         runtime = info.context.runtime
-        deleted = await assets.delete_asset(runtime.db, viewer, _require_id(id, "Asset"))
+        deleted = await gallery.delete_asset(runtime.db, viewer, _require_id(id, "Asset"))
         if deleted.storage_path:
             await runtime.storage.remove([deleted.storage_path])
         return True

@@ -21,8 +21,10 @@ from graph.types import (
     WorkflowConnection,
     parse_id,
 )
-from services import assets, catalog, loras, runs, workflows
-from services.pricing import estimate
+from services.assets import gallery
+from services.billing.pricing import estimate
+from services.runs import reads
+from services.workflows import catalog, loras, store
 
 
 @strawberry.type
@@ -42,7 +44,7 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> WorkflowConnection:
         viewer = await info.context.require_viewer()
-        page = await workflows.list_workflows(info.context.runtime.db, viewer, first, after)
+        page = await store.list_workflows(info.context.runtime.db, viewer, first, after)
         return WorkflowConnection.of(page)
 
     @strawberry.field
@@ -51,7 +53,7 @@ class Query:
         workflow_id = parse_id(id)
         if workflow_id is None:
             return None
-        found = await workflows.get_workflow(info.context.runtime.db, viewer, workflow_id)
+        found = await store.get_workflow(info.context.runtime.db, viewer, workflow_id)
         return Workflow.of(found) if found else None
 
     @strawberry.field
@@ -69,7 +71,9 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> RunConnection:
         viewer = await info.context.require_viewer()
-        return RunConnection.of(await runs.list_runs(info.context.runtime.db, viewer, first, after))
+        return RunConnection.of(
+            await reads.list_runs(info.context.runtime.db, viewer, first, after)
+        )
 
     @strawberry.field(description="The gallery, newest first.")
     async def assets(
@@ -80,7 +84,7 @@ class Query:
         kind: AssetKind | None = None,
     ) -> AssetConnection:
         viewer = await info.context.require_viewer()
-        page = await assets.list_assets(
+        page = await gallery.list_assets(
             info.context.runtime.db, viewer, first, after, kind.value if kind else None
         )
         return AssetConnection.of(page)
@@ -91,7 +95,7 @@ class Query:
         asset_id = parse_id(id)
         if asset_id is None:
             return None
-        found = await assets.get_asset(info.context.runtime.db, viewer, asset_id)
+        found = await gallery.get_asset(info.context.runtime.db, viewer, asset_id)
         return Asset.of(found) if found else None
 
     @strawberry.field

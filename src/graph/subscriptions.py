@@ -8,8 +8,8 @@ import strawberry
 
 from graph.errors import coded
 from graph.types import Info, NodeRun, Run, RunEvent, parse_id
-from services import runs
-from services.errors import LatticeError, NotFound
+from services.platform.errors import LatticeError, NotFound
+from services.runs import reads
 
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 
@@ -40,7 +40,7 @@ async def _run_events(info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEv
     if run_uuid is None:
         raise NotFound("Run", str(run_id))
     async with runtime.hub.subscribe(run_uuid) as notices:
-        snapshot = (await runs.runs_by_ids(runtime.db, viewer, [run_uuid])).get(run_uuid)
+        snapshot = (await reads.runs_by_ids(runtime.db, viewer, [run_uuid])).get(run_uuid)
         if snapshot is None:  # not this viewer's run (row-level security), or no such run
             raise NotFound("Run", str(run_id))
         info.context.reset_loaders()
@@ -52,10 +52,10 @@ async def _run_events(info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEv
                 raise FellBehind(
                     "Updates arrived faster than this connection read them; resubscribe"
                 )
-            run = (await runs.runs_by_ids(runtime.db, viewer, [run_uuid]))[run_uuid]
+            run = (await reads.runs_by_ids(runtime.db, viewer, [run_uuid]))[run_uuid]
             node = None
             if notice.node_run_id is not None:
-                node = await runs.node_run_by_id(runtime.db, viewer, notice.node_run_id)
+                node = await reads.node_run_by_id(runtime.db, viewer, notice.node_run_id)
             info.context.reset_loaders()
             yield RunEvent(run=Run.of(run), node_run=NodeRun.of(node) if node else None)
             status = run.status

@@ -13,13 +13,15 @@ from strawberry.scalars import JSON
 
 from graph.billing import Billing, billing_of
 from graph.context import Context
-from services import accounts, catalog, credits
-from services.assets import AssetRecord
-from services.catalog import ModelSpec
-from services.loras import LoraRecord
-from services.pagination import Page
-from services.runs import NodeRunRecord, RunRecord
-from services.workflows import WorkflowRecord
+from services.accounts import viewer as accounts
+from services.assets.gallery import AssetRecord
+from services.billing import credits
+from services.platform.pagination import Page
+from services.runs.reads import NodeRunRecord, RunRecord
+from services.workflows import catalog
+from services.workflows.catalog import ModelSpec
+from services.workflows.loras import LoraRecord
+from services.workflows.store import WorkflowRecord
 
 Info = strawberry.Info[Context, None]
 

@@ -12,7 +12,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context
-from services.errors import Unauthenticated
+from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
 

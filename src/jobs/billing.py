@@ -13,7 +13,7 @@ from jobs.broker import broker, settings
 from jobs.context import worker_context
 from services.billing import subscriptions, usage
 from services.billing.stripe_gateway import StripeUnavailable
-from services.queue import BILLING_QUEUE, REPORT_USAGE, send_usage_reports
+from services.runs.dispatch import BILLING_QUEUE, REPORT_USAGE, send_usage_reports
 
 log = logging.getLogger(__name__)
 SWEEP_SLOT_KEY = "lattice:billing:sweep-scheduled"

@@ -6,8 +6,8 @@ import logging
 
 import dramatiq
 
-from services.config import Settings
-from services.queue import make_broker
+from services.platform.config import Settings
+from services.runs.dispatch import make_broker
 
 # Every fal status poll would otherwise be logged.
 logging.getLogger("httpx").setLevel(logging.WARNING)

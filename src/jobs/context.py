@@ -9,12 +9,12 @@ import httpx
 import redis.asyncio as aioredis
 
 from jobs.broker import broker, settings
-from services import database
+from services.assets.storage import Storage
 from services.billing.stripe_gateway import StripeGateway
-from services.engine import Engine
-from services.fal_gateway import FalGateway
+from services.fal.gateway import FalGateway
+from services.platform import database
+from services.runs.engine import Engine
 from services.runtime import make_storage
-from services.storage import Storage
 
 
 @dataclass

@@ -16,12 +16,13 @@ import httpx
 
 from jobs.broker import broker
 from jobs.context import WorkerContext, worker_context
-from services import node_io, node_state
-from services.catalog import CATALOG
-from services.fal_gateway import FalError, FalUpdate
-from services.media_probe import probe_video
-from services.node_state import NodeWork, Transition
-from services.queue import EXECUTE_NODE, QUEUE
+from services.assets.media_probe import probe_video
+from services.fal.gateway import FalError, FalUpdate
+from services.runs import inputs as node_io
+from services.runs import transitions
+from services.runs.dispatch import EXECUTE_NODE, QUEUE
+from services.runs.transitions import NodeWork, Transition
+from services.workflows.catalog import CATALOG
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +47,19 @@ class Cancelled(Exception):
 )
 async def execute_node(node_run_id: str) -> None:
     ctx = await worker_context()
-    work = await node_state.load(ctx.engine.db, uuid.UUID(node_run_id))
-    if work is None or work.status in node_state.TERMINAL or work.status == "PENDING":
+    work = await transitions.load(ctx.engine.db, uuid.UUID(node_run_id))
+    if work is None or work.status in transitions.TERMINAL or work.status == "PENDING":
         return  # already done, or not ready: a duplicate or stale delivery
     settings = ctx.engine.settings
-    if not await node_state.claim(ctx.engine.db, work, settings.NODE_LEASE_SECONDS):
+    if not await transitions.claim(ctx.engine.db, work, settings.NODE_LEASE_SECONDS):
         raise LeaseHeld(node_run_id)
     try:
         transition = await _execute(ctx, work)
     except Cancelled:
-        transition = await node_state.fail(ctx.engine.db, work, "cancelled", status="CANCELLED")
+        transition = await transitions.fail(ctx.engine.db, work, "cancelled", status="CANCELLED")
     except (FalError, node_io.InputError) as exc:
         log.info("node %s failed: %s", work.id, exc)
-        transition = await node_state.fail(ctx.engine.db, work, str(exc) or type(exc).__name__)
+        transition = await transitions.fail(ctx.engine.db, work, str(exc) or type(exc).__name__)
     await _announce(ctx, work, transition)
 
 
@@ -73,17 +74,17 @@ async def _execute(ctx: WorkerContext, work: NodeWork) -> Transition:
     if request_id is None:
         cache_key = inputs.cache_key(work.model_id)
         if cache_key is not None:
-            hit = await node_state.cached_result(engine.db, work.user_id, cache_key)
+            hit = await transitions.cached_result(engine.db, work.user_id, cache_key)
             if hit is not None:
-                return await node_state.mark_cached(engine.db, work, hit, inputs.identity)
-            await node_state.set_cache_key(engine.db, work, cache_key)
+                return await transitions.mark_cached(engine.db, work, hit, inputs.identity)
+            await transitions.set_cache_key(engine.db, work, cache_key)
         request_id = await ctx.fal.submit(work.model_id, inputs.arguments)
-        if not await node_state.record_submission(engine.db, work, request_id, inputs.identity):
+        if not await transitions.record_submission(engine.db, work, request_id, inputs.identity):
             # Cancelled while we submitted: the node is closed, but fal may have started.
             stopped = await ctx.fal.stop(work.model_id, request_id)
             if not stopped.started:
                 return Transition([], [])
-            return await node_state.charge_cancelled(engine.db, work, _cost(work))
+            return await transitions.charge_cancelled(engine.db, work, _cost(work))
         await engine.publish(work.run_id, [work.id])
     seen_running = work.status == "RUNNING"
 
@@ -96,7 +97,7 @@ async def _execute(ctx: WorkerContext, work: NodeWork) -> Transition:
     async def on_update(update: FalUpdate) -> None:
         nonlocal seen_running
         seen_running = seen_running or update.status == "RUNNING"
-        active = await node_state.record_progress(
+        active = await transitions.record_progress(
             engine.db,
             work,
             status="QUEUED" if update.status == "QUEUED" else "RUNNING",
@@ -131,7 +132,7 @@ async def _cancel_at_fal(
     if stopped.result is not None:
         return await _succeed(ctx, work, stopped.result)
     cost = _cost(work) if stopped.started or seen_running else 0
-    return await node_state.fail(
+    return await transitions.fail(
         ctx.engine.db, work, "cancelled", status="CANCELLED", charge_cents=cost
     )
 
@@ -141,7 +142,7 @@ async def _succeed(ctx: WorkerContext, work: NodeWork, result: dict[str, Any]) -
     for asset in assets:
         if asset["kind"] == "VIDEO":
             await _measure_video(ctx.http, asset)
-    return await node_state.succeed(ctx.engine.db, work, _cost(work), assets)
+    return await transitions.succeed(ctx.engine.db, work, _cost(work), assets)
 
 
 def _cost(work: NodeWork) -> int:

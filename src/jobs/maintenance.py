@@ -8,7 +8,7 @@ import dramatiq
 
 from jobs.broker import broker
 from jobs.context import worker_context
-from services.persistence import purge_expired
+from services.assets.persist import purge_expired
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 600

@@ -14,16 +14,16 @@ import dramatiq
 import httpx
 import redis.asyncio as aioredis
 
-from services import database
-from services.auth import TokenVerifier
+from services.accounts.dev_issuer import DevIssuer
+from services.accounts.tokens import TokenVerifier
+from services.assets.storage import LocalDiskStorage, Storage, SupabaseStorage
 from services.billing.stripe_gateway import StripeGateway
-from services.config import Settings
-from services.database import Database
-from services.dev_issuer import DevIssuer
-from services.engine import Engine
-from services.events import EventHub
-from services.queue import make_broker
-from services.storage import LocalDiskStorage, Storage, SupabaseStorage
+from services.platform import database
+from services.platform.config import Settings
+from services.platform.database import Database
+from services.runs.dispatch import make_broker
+from services.runs.engine import Engine
+from services.runs.events import EventHub
 
 
 class ConfigurationError(RuntimeError):

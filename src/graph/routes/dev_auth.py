@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.accounts import Role, create_anonymous_user, upsert_dev_user
-from services.dev_issuer import TOKEN_TTL_SECONDS
+from services.accounts.dev_issuer import TOKEN_TTL_SECONDS
+from services.accounts.viewer import Role, create_anonymous_user, upsert_dev_user
 from services.runtime import Runtime
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

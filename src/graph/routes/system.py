@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from services.assets.storage import LocalDiskStorage
 from services.runtime import Runtime
-from services.storage import LocalDiskStorage
 
 
 async def health(request: Request) -> JSONResponse:

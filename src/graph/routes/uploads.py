@@ -7,11 +7,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from services.accounts import viewer_from_claims
-from services.auth import bearer_token
-from services.errors import LatticeError, Unauthenticated
+from services.accounts.tokens import bearer_token
+from services.accounts.viewer import viewer_from_claims
+from services.assets.uploads import MAX_UPLOAD_BYTES, upload_image
+from services.platform.errors import LatticeError, Unauthenticated
 from services.runtime import Runtime
-from services.uploads import MAX_UPLOAD_BYTES, upload_image
 
 
 async def upload(request: Request) -> JSONResponse:

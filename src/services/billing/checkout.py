@@ -6,10 +6,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from services.accounts import Role, Viewer
+from services.accounts.viewer import Role, Viewer
 from services.billing.stripe_gateway import StripeGateway, StripeRejected, StripeUnavailable
-from services.database import Database
-from services.errors import NotAvailable, Unavailable, UpgradeRequired, ValidationFailed
+from services.platform.database import Database
+from services.platform.errors import NotAvailable, Unavailable, UpgradeRequired, ValidationFailed
 
 log = logging.getLogger(__name__)
 

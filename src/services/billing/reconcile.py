@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from services import database
+from services.billing.ledger import current_period
 from services.billing.stripe_gateway import StripeGateway
-from services.config import Settings
-from services.database import Database
-from services.ledger import current_period
+from services.platform import database
+from services.platform.config import Settings
+from services.platform.database import Database
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from services.billing.stripe_gateway import (
     USAGE_PRICE_KEY,
     StripeGateway,
 )
-from services.config import Settings
+from services.platform.config import Settings
 
 
 async def ensure_pro_plan(settings: Settings) -> dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import stripe
 
-from services.config import Settings
+from services.platform.config import Settings
 
 USAGE_PRICE_KEY = "lattice_pro_usage"
 BASE_PRICE_KEY = "lattice_pro_base"

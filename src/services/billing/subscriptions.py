@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services import audit
-from services.accounts import Role
+from services.accounts.viewer import Role
 from services.billing.stripe_gateway import SubscriptionState
+from services.platform import audit
 
 PRO_STATUSES = ("active", "trialing")
 LIVE_STATUSES = (*PRO_STATUSES, "past_due")

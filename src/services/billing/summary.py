@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from services.accounts import Viewer
-from services.database import Database
-from services.ledger import current_period
+from services.accounts.viewer import Viewer
+from services.billing.ledger import current_period
+from services.platform.database import Database
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from services.billing.reconcile import period_bounds
 from services.billing.stripe_gateway import StripeGateway
-from services.database import Database
+from services.platform.database import Database
 
 
 async def report_charge(db: Database, stripe: StripeGateway, entry_id: int) -> bool:

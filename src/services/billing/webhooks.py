@@ -12,8 +12,8 @@ from typing import Any
 
 from services.billing.stripe_gateway import StripeGateway, SubscriptionState
 from services.billing.subscriptions import RoleChange, apply_subscription
-from services.config import Settings
-from services.database import Database
+from services.platform.config import Settings
+from services.platform.database import Database
 
 log = logging.getLogger(__name__)
 HANDLED = (

@@ -12,9 +12,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from services.accounts import Role
-from services.catalog import CATALOG, ModelSpec
-from services.errors import ProblemList
+from services.accounts.viewer import Role
+from services.platform.errors import ProblemList
+from services.workflows.catalog import CATALOG, ModelSpec
 
 MAX_NODES = 50
 MAX_GRID = 1000

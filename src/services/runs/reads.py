@@ -9,9 +9,9 @@ from datetime import datetime
 
 import asyncpg
 
-from services.accounts import Viewer
-from services.database import Database
-from services.pagination import Page, PageRequest
+from services.accounts.viewer import Viewer
+from services.platform.database import Database
+from services.platform.pagination import Page, PageRequest
 
 
 @dataclass(frozen=True)

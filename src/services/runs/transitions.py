@@ -10,9 +10,9 @@ from typing import Any
 
 import asyncpg
 
-from services import ledger
-from services.database import Database
-from services.workflow_graph import Graph
+from services.billing import ledger
+from services.platform.database import Database
+from services.workflows.graph import Graph
 
 ACTIVE = ("QUEUED", "RUNNING")
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED", "CACHED")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from services.catalog import CATALOG
-from services.workflow_graph import Graph
+from services.workflows.catalog import CATALOG
+from services.workflows.graph import Graph
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
-SUPABASE_DIR = Path(__file__).resolve().parents[2] / "supabase"
+SUPABASE_DIR = Path(__file__).resolve().parents[3] / "supabase"
 MIGRATIONS_DIR = SUPABASE_DIR / "migrations"
 SHIM_FILE = SUPABASE_DIR / "local" / "supabase_shim.sql"
 # The pattern the Supabase CLI itself matches migration files with.

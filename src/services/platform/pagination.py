@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from services.errors import ValidationFailed
+from services.platform.errors import ValidationFailed
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.accounts import Viewer
-from services.database import Database
-from services.ledger import period_totals
+from services.accounts.viewer import Viewer
+from services.billing.ledger import period_totals
+from services.platform.database import Database
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ import uuid
 
 import httpx
 
-from services.accounts import Role, Viewer
-from services.assets import COLUMNS, AssetRecord, get_asset
-from services.database import Database
-from services.errors import LatticeError, NotFound, UpgradeRequired
-from services.storage import Storage
+from services.accounts.viewer import Role, Viewer
+from services.assets.gallery import COLUMNS, AssetRecord, get_asset
+from services.assets.storage import Storage
+from services.platform.database import Database
+from services.platform.errors import LatticeError, NotFound, UpgradeRequired
 
 MAX_COPY_BYTES = 200 * 1024 * 1024
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import jwt
 
-from services.errors import Unauthenticated
+from services.platform.errors import Unauthenticated
 
 ASYMMETRIC = ("ES256", "RS256")
 AUDIENCE = "authenticated"

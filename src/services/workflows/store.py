@@ -8,11 +8,11 @@ from datetime import datetime
 
 import asyncpg
 
-from services.accounts import Viewer
-from services.database import Database
-from services.errors import Conflict, NotFound, ValidationFailed
-from services.pagination import Page, PageRequest
-from services.workflow_graph import Graph, validate
+from services.accounts.viewer import Viewer
+from services.platform.database import Database
+from services.platform.errors import Conflict, NotFound, ValidationFailed
+from services.platform.pagination import Page, PageRequest
+from services.workflows.graph import Graph, validate
 
 
 @dataclass(frozen=True)

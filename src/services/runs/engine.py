@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import dramatiq
 import redis.asyncio as aioredis
 
-from services import events, ledger, queue
-from services.config import Settings
-from services.database import Database
+from services.billing import ledger
+from services.platform.config import Settings
+from services.platform.database import Database
+from services.runs import dispatch, events
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Engine:
         ids = [str(i) for i in node_run_ids]
         if ids:
             # The broker's client is synchronous; keep it off the event loop.
-            await asyncio.to_thread(queue.send_nodes, self.broker, ids)
+            await asyncio.to_thread(dispatch.send_nodes, self.broker, ids)
 
     async def publish(self, run_id: uuid.UUID, node_run_ids: Iterable[uuid.UUID] = ()) -> None:
         """Tells subscribers what changed; the state itself is already committed."""
@@ -48,7 +49,7 @@ class Engine:
     async def send_usage_reports(self, ledger_ids: Iterable[int]) -> None:
         ids = list(ledger_ids)
         if ids:
-            await asyncio.to_thread(queue.send_usage_reports, self.broker, ids)
+            await asyncio.to_thread(dispatch.send_usage_reports, self.broker, ids)
 
     async def request_cancel(self, run_id: uuid.UUID) -> None:
         await self.redis.set(cancel_flag(run_id), "1", ex=86_400)

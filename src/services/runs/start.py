@@ -7,15 +7,15 @@ import uuid
 
 import asyncpg
 
-from services import ledger
-from services.accounts import Viewer
-from services.engine import Engine
-from services.errors import NotFound, RateLimited, UpgradeRequired, ValidationFailed
-from services.pricing import estimate
-from services.runs import RUN_COLUMNS, RunRecord
-from services.url_safety import check_public_https_url
-from services.workflow_graph import Graph, validate
-from services.workflows import owned_loras
+from services.accounts.viewer import Viewer
+from services.assets.url_safety import check_public_https_url
+from services.billing import ledger
+from services.billing.pricing import estimate
+from services.platform.errors import NotFound, RateLimited, UpgradeRequired, ValidationFailed
+from services.runs.engine import Engine
+from services.runs.reads import RUN_COLUMNS, RunRecord
+from services.workflows.graph import Graph, validate
+from services.workflows.store import owned_loras
 
 TERMINAL_RUN = ("SUCCEEDED", "FAILED", "CANCELLED")
 

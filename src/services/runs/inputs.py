@@ -13,11 +13,11 @@ from typing import Any
 
 import asyncpg
 
-from services.catalog import CATALOG, PortType
-from services.database import Database
-from services.node_state import NodeWork
-from services.storage import Storage
-from services.url_safety import check_public_https_url
+from services.assets.storage import Storage
+from services.assets.url_safety import check_public_https_url
+from services.platform.database import Database
+from services.runs.transitions import NodeWork
+from services.workflows.catalog import CATALOG, PortType
 
 FAL_URL_TTL_SECONDS = 3600
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import asyncpg
 
-from services.accounts import Viewer
-from services.database import Database
-from services.errors import NotFound
-from services.pagination import Page, PageRequest
+from services.accounts.viewer import Viewer
+from services.platform.database import Database
+from services.platform.errors import NotFound
+from services.platform.pagination import Page, PageRequest
 
 
 @dataclass(frozen=True)

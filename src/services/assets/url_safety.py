@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from services.errors import ValidationFailed
+from services.platform.errors import ValidationFailed
 
 MEDIA_HOSTS = (
     "fal.media",

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from services.accounts import Role
-from services.errors import InsufficientCredits, SpendingCapReached, Unavailable
+from services.accounts.viewer import Role
+from services.platform.errors import InsufficientCredits, SpendingCapReached, Unavailable
 
 
 def current_period(now: datetime | None = None) -> date:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from services.accounts import Role
+from services.accounts.viewer import Role
 
 
 class PortType(StrEnum):

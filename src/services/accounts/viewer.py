@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from services import audit
-from services.database import Database
-from services.errors import Unauthenticated, ValidationFailed
+from services.platform import audit
+from services.platform.database import Database
+from services.platform.errors import Unauthenticated, ValidationFailed
 
 
 class Role(StrEnum):

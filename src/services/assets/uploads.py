@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image, UnidentifiedImageError
 
-from services.accounts import Role, Viewer
-from services.assets import COLUMNS, AssetRecord
-from services.database import Database
-from services.errors import ValidationFailed
-from services.storage import Storage
+from services.accounts.viewer import Role, Viewer
+from services.assets.gallery import COLUMNS, AssetRecord
+from services.assets.storage import Storage
+from services.platform.database import Database
+from services.platform.errors import ValidationFailed
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ACCEPTED = {

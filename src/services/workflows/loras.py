@@ -8,11 +8,11 @@ from datetime import datetime
 
 import asyncpg
 
-from services.accounts import Role, Viewer
-from services.catalog import LORA_BASE_MODELS
-from services.database import Database
-from services.errors import NotFound, UpgradeRequired, ValidationFailed
-from services.url_safety import check_public_https_url
+from services.accounts.viewer import Role, Viewer
+from services.assets.url_safety import check_public_https_url
+from services.platform.database import Database
+from services.platform.errors import NotFound, UpgradeRequired, ValidationFailed
+from services.workflows.catalog import LORA_BASE_MODELS
 
 
 @dataclass(frozen=True)
