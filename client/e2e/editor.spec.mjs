@@ -102,7 +102,7 @@ test("a pro user builds FLUX -> Wan 2.2 on the grid, runs it live, and finds bot
   await shot(page, "gallery-dark");
 });
 
-test("a free user sees Wan 2.2 locked, with why", async (page) => {
+test("a free user sees Wan 2.2 and Keep marked Pro, with why and an upgrade", async (page) => {
   await signIn(page, "FREE");
   await newWorkflow(page);
   const wan = page.getByTestId("palette-fal-ai/wan/v2.2-a14b/image-to-video");
@@ -110,5 +110,16 @@ test("a free user sees Wan 2.2 locked, with why", async (page) => {
   await wan.getByLabel("Locked").waitFor();
   expect((await wan.textContent()).includes("needs a Pro plan"), "the lock does not say why");
   expect(!(await page.getByTestId("palette-fal-ai/flux/dev").isDisabled()), "FLUX dev is locked for a free user");
+  expect((await wan.textContent()).includes("Pro"), "the Wan entry is not marked Pro");
+  await page.getByRole("link", { name: "Upgrade" }).waitFor();
   await shot(page, "free-user-palette");
+  // A free user's output in the gallery: Keep is marked Pro and leads to the upgrade.
+  await page.getByTestId("palette-fal-ai/flux/dev").click();
+  await page.getByTestId("node-n1").waitFor();
+  await page.getByTestId("run-button").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="node-n1"]')?.getAttribute("data-status") === "SUCCEEDED", undefined, { timeout: 60_000 });
+  await page.getByRole("link", { name: "Gallery" }).first().click();
+  await page.getByTestId("asset-image").first().click();
+  await page.getByTestId("keep-upgrade").waitFor();
+  await shot(page, "free-user-keep");
 });

@@ -9,7 +9,7 @@ export default function AdminPage() {
       <Card>
         <CardHeader>
           <CardTitle>Admin console</CardTitle>
-          <CardDescription>Operator tools arrive with the admin issue; they will answer only from allow-listed addresses with MFA.</CardDescription>
+          <CardDescription>There are no admin tools here yet. When they come, they will only work from approved networks, with two-factor sign-in.</CardDescription>
         </CardHeader>
       </Card>
     </div>

@@ -33,7 +33,7 @@ import { useRun } from "./useRun";
 import { useRunLauncher } from "./useRunLauncher";
 import { WorkflowFileMenu } from "./WorkflowFileMenu";
 import {
-  checkConnection, defaultParams, edgeId, freeCell, landingCell, newNodeId, portLabel, removeNodes,
+  checkConnection, defaultParams, edgeId, freeCell, humanizeFields, landingCell, newNodeId, portLabel, removeNodes,
   type Cell, type Graph, type GraphNode, type ModelInfo,
 } from "./graph";
 
@@ -406,7 +406,7 @@ function SaveStatus({ status, onSelect, onReload, onOverwrite }: {
       const nodeId = status.problems.find((p) => p.nodeId)?.nodeId;
       return (
         <span className={`${base} text-destructive`} data-testid="save-status">
-          <AlertTriangle className="size-4 shrink-0" /> <span className="truncate">Not saved: {status.message}</span>
+          <AlertTriangle className="size-4 shrink-0" /> <span className="truncate">Not saved: {humanizeFields(status.message)}</span>
           {nodeId && <Button size="sm" variant="outline" onClick={() => onSelect(nodeId)}>Show node</Button>}
         </span>
       );
@@ -419,6 +419,7 @@ function SaveStatus({ status, onSelect, onReload, onOverwrite }: {
           <Button size="sm" variant="outline" onClick={() => onOverwrite(status.currentVersion)}>Keep mine</Button>
         </span>
       );
-    case "error": return <span className={`${base} text-destructive`} data-testid="save-status">Not saved: {status.message}</span>;
+    case "error": return <span className={`${base} text-destructive`} data-testid="save-status">Not saved: {humanizeFields(status.message)}</span>;
   }
 }
+

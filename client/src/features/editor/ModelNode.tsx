@@ -6,7 +6,7 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { Tooltip } from "@/components/ui/tooltip";
 import { RunStatusBadge } from "@/features/runs/RunStatusBadge";
 import { AssetPreview } from "@/features/gallery/AssetPreview";
-import { portLabel, type ModelInfo, type Port } from "./graph";
+import { humanizeFields, portLabel, type ModelInfo, type Port } from "./graph";
 import { useNodeActions } from "./nodeActions";
 
 export interface NodeOutput { id: string; kind: string; url: string; width?: number | null; height?: number | null }
@@ -88,7 +88,7 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
         <div className="px-3">
           <NodeBody run={run} />
         </div>
-        {problem && <p className="px-3 text-xs text-destructive">{problem}</p>}
+        {problem && <p className="px-3 text-xs text-destructive">{humanizeFields(problem)}</p>}
         <div className="flex h-6 items-center justify-between gap-2 px-3">
           <span className="min-w-0">{run && <RunStatusBadge status={run.status} />}</span>
           <Tooltip content="Run this node and what it needs">

@@ -59,3 +59,10 @@ describe("names for people", () => {
     expect(humanize("portrait_16_9")).toBe("Portrait 16:9");
   });
 });
+
+describe("API messages for people", () => {
+  it("names fields the way the form does", async () => {
+    const { humanizeFields } = await import("./graph");
+    expect(humanizeFields("Node n2 needs its image_url input")).toBe("Node n2 needs its image input");
+  });
+});

@@ -178,3 +178,8 @@ export function humanize(value: string): string {
   const text = out.join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/** The API names fields as the schema does ("needs its image_url input"); people read "Image". */
+export function humanizeFields(message: string): string {
+  return message.replace(/\b(?:its|the) ([a-z]+(?:_[a-z]+)+|prompt|loras) input\b/g, (_, field: string) => `its ${portLabel(field).toLowerCase()} input`);
+}

@@ -4,6 +4,7 @@ import { Download, ExternalLink, Pin, Trash2, Wand2 } from "lucide-react";
 import { AssetQuery, CreateWorkflowMutation, DeleteAssetMutation, PersistAssetMutation, WorkflowsQuery } from "@/graphql/documents";
 import { relativeTime } from "@/lib/utils";
 import { useErrorToast } from "@/lib/useErrorToast";
+import { useViewer } from "@/lib/useViewer";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
@@ -17,6 +18,7 @@ export function AssetDetail({ assetId, onClose }: { assetId: string | null; onCl
   const showError = useErrorToast();
   const navigate = useNavigate();
   const [persist, persisting] = useMutation(PersistAssetMutation);
+  const isFree = useViewer().viewer?.role === "FREE";
   const [remove] = useMutation(DeleteAssetMutation);
   const [create] = useMutation(CreateWorkflowMutation);
   const workflows = useQuery(WorkflowsQuery, { skip: !assetId });
@@ -86,10 +88,17 @@ export function AssetDetail({ assetId, onClose }: { assetId: string | null; onCl
                 )}
                 <div className="grid grid-cols-2 gap-2">
                   <Button variant="outline" asChild><a href={asset.url} download target="_blank" rel="noreferrer"><Download /> Download</a></Button>
-                  <Button variant="outline" disabled={asset.storage === "PERSISTENT" || persisting.loading}
-                    onClick={() => void persist({ variables: { id: asset.id } }).catch((e: unknown) => showError(e))}>
-                    <Pin /> {asset.storage === "PERSISTENT" ? "Kept" : persisting.loading ? "Keeping…" : "Keep"}
-                  </Button>
+                  {isFree && asset.storage !== "PERSISTENT" ? (
+                    // Keeping outputs is a Pro feature: say so, and how to get it, before any click.
+                    <Button variant="outline" asChild title="Keeping outputs for good needs the Pro plan" data-testid="keep-upgrade">
+                      <Link to="/billing"><Pin /> Keep <Badge variant="secondary">Pro</Badge></Link>
+                    </Button>
+                  ) : (
+                    <Button variant="outline" disabled={asset.storage === "PERSISTENT" || persisting.loading}
+                      onClick={() => void persist({ variables: { id: asset.id } }).catch((e: unknown) => showError(e))}>
+                      <Pin /> {asset.storage === "PERSISTENT" ? "Kept" : persisting.loading ? "Keeping…" : "Keep"}
+                    </Button>
+                  )}
                   {asset.run && (
                     <Button variant="outline" asChild><Link to={`/workflows/${asset.run.workflowId}`}><ExternalLink /> Open the run</Link></Button>
                   )}
