@@ -59,23 +59,27 @@ function PastInvoices({ invoices }: { invoices: Invoice[] }) {
         const amount = invoice.status === "paid" ? invoice.amountPaidCents : invoice.amountDueCents;
         return (
           <li key={invoice.id} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2.5 text-sm">
-            <span className="w-28 shrink-0 tabular-nums">{formatDate(invoice.createdAt)}</span>
-            <span className="min-w-0 flex-1 truncate text-muted-foreground" title={invoice.number ?? undefined}>{invoice.number ?? "Draft"}</span>
-            <Badge variant={badge.variant}>{badge.label}</Badge>
-            <span className="w-20 text-right tabular-nums">{formatMoney(amount, invoice.currency)}</span>
-            {invoice.hostedInvoiceUrl ? (
-              <a
-                href={invoice.hostedInvoiceUrl}
-                target="_blank"
-                rel="noreferrer noopener"
-                className="inline-flex items-center gap-1 text-primary underline-offset-4 hover:underline"
-                aria-label={`View invoice ${invoice.number ?? formatDate(invoice.createdAt)} (opens in a new tab)`}
-              >
-                View <ExternalLink className="size-3.5" aria-hidden />
-              </a>
-            ) : (
-              <span className="w-12" />
-            )}
+            <div className="flex min-w-0 basis-full items-baseline gap-3 sm:basis-0 sm:flex-1">
+              <span className="shrink-0 tabular-nums sm:w-28">{formatDate(invoice.createdAt)}</span>
+              <span className="min-w-0 truncate text-muted-foreground" title={invoice.number ?? undefined}>{invoice.number ?? "Draft"}</span>
+            </div>
+            <div className="ml-auto flex shrink-0 items-center gap-3">
+              <Badge variant={badge.variant}>{badge.label}</Badge>
+              <span className="w-16 text-right tabular-nums">{formatMoney(amount, invoice.currency)}</span>
+              {invoice.hostedInvoiceUrl ? (
+                <a
+                  href={invoice.hostedInvoiceUrl}
+                  target="_blank"
+                  rel="noreferrer noopener"
+                  className="inline-flex w-12 items-center gap-1 text-primary underline-offset-4 hover:underline"
+                  aria-label={`View invoice ${invoice.number ?? formatDate(invoice.createdAt)} (opens in a new tab)`}
+                >
+                  View <ExternalLink className="size-3.5" aria-hidden />
+                </a>
+              ) : (
+                <span className="w-12" />
+              )}
+            </div>
           </li>
         );
       })}
