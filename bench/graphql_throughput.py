@@ -371,13 +371,10 @@ class Server:
     token: str
 
 
-async def start_server(
-    kind: str, database_url: str, redis_url: str, data_dir: Path, user_id: uuid.UUID
-) -> Server:
-    from services.accounts.dev_issuer import DevIssuer
-
-    port = free_port()
-    process = subprocess.Popen(
+def _spawn(
+    kind: str, port: int, database_url: str, redis_url: str, data_dir: Path
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             sys.executable,
             __file__,
@@ -395,6 +392,15 @@ async def start_server(
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         start_new_session=True,
     )
+
+
+async def start_server(
+    kind: str, database_url: str, redis_url: str, data_dir: Path, user_id: uuid.UUID
+) -> Server:
+    from services.accounts.dev_issuer import DevIssuer
+
+    port = free_port()
+    process = _spawn(kind, port, database_url, redis_url, data_dir)
     import httpx
 
     deadline = time.monotonic() + 60
@@ -480,8 +486,7 @@ async def run(args: argparse.Namespace) -> int:
             ratio = rates["real"].rate / rates["bare"].rate
             worst = min(worst, ratio)
             print(
-                f"{name:<10} {rates['real'].rate:>11.0f} {rates['bare'].rate:>11.0f}"
-                f" {ratio:>9.2f}x"
+                f"{name:<10} {rates['real'].rate:>11.0f} {rates['bare'].rate:>11.0f} {ratio:>9.2f}x"
             )
         print(f"worst real/bare: {worst:.2f}x ({'meets' if worst >= TARGET else 'misses'} target)")
         return 0 if worst >= TARGET else 1

@@ -16,21 +16,33 @@ log = logging.getLogger("lattice.graphql")
 
 
 def present(error: GraphQLError, *, mask: bool) -> GraphQLError:
+    """A new error with its code; never changes `error`, which may be a cached validation
+    result shared by every request that sends the same document."""
     original = error.original_error
     if isinstance(original, LatticeError):
-        error.message = original.message
-        error.extensions = original.extensions()
-    elif original is None or isinstance(original, GraphQLError):
+        return _copy(error, original.message, original.extensions())
+    if original is None or isinstance(original, GraphQLError):
         # Parse, validation and variable errors: the request itself is malformed.
-        error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
-    else:
-        log.error("unexpected error in %s", error.path, exc_info=original)
-        if mask:
-            return GraphQLError(
-                "Unexpected error", path=error.path, extensions={"code": "INTERNAL"}
-            )
-        error.extensions = {"code": "INTERNAL"}
-    return error
+        extensions = error.extensions or {}
+        if "code" in extensions:
+            return error
+        return _copy(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED", **extensions})
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    if mask:
+        return GraphQLError("Unexpected error", path=error.path, extensions={"code": "INTERNAL"})
+    return _copy(error, error.message, {"code": "INTERNAL"})
+
+
+def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=extensions,
+    )
 
 
 class ErrorCodes(SchemaExtension):

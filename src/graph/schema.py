@@ -1,14 +1,29 @@
-"""The schema, with the limits that keep one request from costing too much."""
+"""The schema, with the limits that keep one request from costing too much, and the caches
+that keep a repeated document from being parsed and validated again.
+
+The depth and alias rules are graphql-core validation rule classes built once here: Strawberry's
+`QueryDepthLimiter(...)` / `MaxAliasesLimiter(...)` build a new class per instance, so per-request
+factories gave every request different rules and no validation cache could ever match. Parse
+results are cached per (text, token limit) and validation results per (document, rules), both
+in Strawberry's process-wide LRU caches, bounded in size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 from strawberry.extensions.base_extension import SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from graph.errors import ErrorCodes
 from graph.mutations import Mutation
@@ -18,6 +33,31 @@ from graph.subscriptions import Subscription
 MAX_DEPTH = 10
 MAX_ALIASES = 20
 MAX_TOKENS = 4000
+# Distinct documents kept parsed and validated per process; clients send a few dozen.
+DOCUMENT_CACHE_SIZE = 512
+
+LIMIT_RULES = (depth_rule(MAX_DEPTH, None), aliases_rule(MAX_ALIASES))
+
+
+class Limits(AddValidationRules):
+    """Depth and alias limits, with the same rule classes on every request (cacheable)."""
+
+    def __init__(self) -> None:
+        super().__init__(list(LIMIT_RULES))
+
+
+class CachedParse(ParserCache):
+    """Strawberry's parser cache, except that a document it cannot parse (a syntax error, or
+    more than MAX_TOKENS tokens) is left to Strawberry's own parse step, which turns the
+    error into a response the ErrorCodes extension sees. Failures are never cached."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
 
 
 class LatticeSchema(strawberry.Schema):
@@ -28,11 +68,14 @@ class LatticeSchema(strawberry.Schema):
 
 
 def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
-    # Factories, so each operation gets fresh extension state.
+    # Factories, so each operation gets fresh extension state; the rules and the caches
+    # they reach are shared. Order matters: the token limit and the rules are set on the
+    # operation before the cached parse and validation read them.
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        Limits,
+        lambda: CachedParse(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ErrorCodes(mask=mask_errors),
     ]
     return LatticeSchema(
