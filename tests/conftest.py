@@ -143,7 +143,12 @@ async def live(
     database_url: str, test_redis_url: str, data_dir: Path, stripe_server: LocalStripe
 ) -> AsyncIterator[LiveServer]:
     settings = make_settings(
-        database_url, test_redis_url, data_dir, free_port(), **stripe_settings(stripe_server)
+        database_url,
+        test_redis_url,
+        data_dir,
+        free_port(),
+        FAL_JWKS_URL=f"https://{os.environ['FAL_QUEUE_RUN_HOST']}/.well-known/jwks.json",
+        **stripe_settings(stripe_server),
     )
     await ensure_pro_plan(settings)
     async for server in serve(settings):
@@ -211,6 +216,9 @@ WORKER_TUNING = {
     "NODE_DEADLINE_SECONDS": "6",
     # The billing sweep re-sends unreported charges within seconds, not minutes.
     "BILLING_SWEEP_INTERVAL_SECONDS": "1",
+    "FOLLOWER_POLL_SECONDS": "0.2",
+    "NODE_STALL_SECONDS": "3",
+    "dramatiq_worker_timeout": "100",
     "USAGE_REPORT_RETRY_AFTER_SECONDS": "3",
 }
 
@@ -230,6 +238,7 @@ def worker_env(live: LiveServer) -> dict[str, str]:
         "STRIPE_SECRET_KEY": s.STRIPE_SECRET_KEY.get_secret_value(),
         "STRIPE_WEBHOOK_SECRET": s.STRIPE_WEBHOOK_SECRET.get_secret_value(),
         "STRIPE_API_BASE": s.STRIPE_API_BASE,
+        "FAL_JWKS_URL": s.FAL_JWKS_URL,
     }
 
 

@@ -33,13 +33,15 @@ def main() -> None:
             **env,
             "LATTICE_ENV": settings.LATTICE_ENV,
             "DATA_DIR": str(data_dir),
+            # Workers pick up a message within 100 ms instead of Dramatiq's idle 1 s.
+            "dramatiq_worker_timeout": os.environ.get("dramatiq_worker_timeout", "100"),  # noqa: SIM112
             **_local_fal(settings, data_dir),
             **_local_stripe(settings, data_dir),
         }
         python = sys.executable
         api = [python, "-m", "uvicorn", "graph.app:create_app", "--factory"]
         api += ["--host", "127.0.0.1", "--port", str(settings.PORT)]
-        worker = [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "8"]
+        worker = [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "4"]
         commands = {"api": api, "worker": worker}
         if "LATTICE_FAL_SERVER_ARGS" in child_env:
             fal_args = child_env["LATTICE_FAL_SERVER_ARGS"].split()
@@ -82,6 +84,7 @@ def _local_fal(settings: Settings, data_dir: Path) -> dict[str, str]:
         "FAL_KEY": "local-dev-key",
         "FAL_RUN_HOST": host,
         "FAL_QUEUE_RUN_HOST": host,
+        "FAL_JWKS_URL": f"https://{host}/.well-known/jwks.json",
         "SSL_CERT_FILE": str(tls.ca),
         "NO_PROXY": "127.0.0.1,localhost",
         "LATTICE_FAL_SERVER_ARGS": (

@@ -18,6 +18,7 @@ from services.accounts.dev_issuer import DevIssuer
 from services.accounts.tokens import TokenVerifier
 from services.assets.storage import LocalDiskStorage, Storage, SupabaseStorage
 from services.billing.stripe_gateway import StripeGateway
+from services.fal.webhooks import FalWebhookVerifier
 from services.platform import database
 from services.platform.config import Settings
 from services.platform.database import Database
@@ -41,6 +42,7 @@ class Runtime:
     engine: Engine
     hub: EventHub
     stripe: StripeGateway | None
+    fal_webhooks: FalWebhookVerifier
 
 
 @asynccontextmanager
@@ -56,7 +58,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
     http = httpx.AsyncClient(timeout=10.0)
     redis = aioredis.from_url(settings.REDIS_URL)
-    hub = EventHub(redis)
+    hub = EventHub(redis, db)
     storage = make_storage(settings)
     try:
         if isinstance(storage, SupabaseStorage):
@@ -85,6 +87,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             engine=Engine(settings=settings, db=db, redis=redis, broker=_broker(settings)),
             hub=hub,
             stripe=StripeGateway(settings) if settings.billing_enabled else None,
+            fal_webhooks=FalWebhookVerifier(settings.FAL_JWKS_URL, http),
         )
     finally:
         await hub.stop()

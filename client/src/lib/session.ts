@@ -64,8 +64,10 @@ export async function accessToken(): Promise<string | null> {
   if (!dev) return null;
   if (dev.expiresAt - Date.now() < 60_000) {
     // Re-issue quietly: an expiring session must not cost the user their unsaved work.
+    // Without the role: the one picked at sign-in may be stale (an upgrade through
+    // Checkout since), and the profile's own role is what counts.
     try {
-      await devSignIn(dev.email, dev.role);
+      await devSignIn(dev.email);
       return readDev()?.token ?? null;
     } catch {
       return null;

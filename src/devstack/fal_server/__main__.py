@@ -10,6 +10,7 @@ import uvicorn
 
 from devstack.fal_server.app import MediaStore, create_app
 from devstack.fal_server.control import Control
+from devstack.fal_server.webhooks import Delivery, Webhooks, WebhookSigner
 from devstack.tls import ensure_local_tls
 
 
@@ -29,7 +30,9 @@ def main() -> None:
     tls = ensure_local_tls(args.tls_dir)
     cdn = MediaStore(args.files_dir, f"http://127.0.0.1:{args.cdn_port}")
     control = Control(latency_ms=args.latency_ms, concurrency=args.concurrency)
-    queue = create_app(control, f"https://127.0.0.1:{args.port}", cdn)
+    # The signing key lives beside the TLS files, so the JWKS the app cached stays valid.
+    webhooks = Webhooks(WebhookSigner(args.tls_dir / "fal-webhook-key.pem"), Delivery())
+    queue = create_app(control, f"https://127.0.0.1:{args.port}", cdn, webhooks)
     servers = [
         uvicorn.Server(
             uvicorn.Config(

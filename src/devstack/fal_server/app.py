@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from devstack.fal_server.control import Control, Fault
 from devstack.fal_server.models import MODELS, image_dimensions, render_image, render_video
+from devstack.fal_server.webhooks import Delivery, Webhooks, payload
 
 
 @dataclass
@@ -37,11 +38,15 @@ class Job:
     started: float | None = None
     finished: float | None = None
     task: asyncio.Task[None] | None = None
+    webhook_url: str | None = None
 
 
 class FalServer:
-    def __init__(self, control: Control, base_url: str, cdn: MediaStore) -> None:
+    def __init__(
+        self, control: Control, base_url: str, cdn: MediaStore, webhooks: Webhooks
+    ) -> None:
         self.control = control
+        self.webhooks = webhooks
         self.base_url = base_url.rstrip("/")
         self.cdn = cdn
         self.jobs: dict[str, Job] = {}
@@ -172,6 +177,10 @@ class FalServer:
                 error_type,
                 time.time(),
             )
+            # fal calls back when a request completes, whatever the outcome, but not for
+            # one that was cancelled.
+            if job.webhook_url and error_type != "cancelled":
+                self.webhooks.send(job.webhook_url, job.id, payload(job.id, job.result, error))
 
     async def _notify(self) -> None:
         async with self.changed:
@@ -268,8 +277,8 @@ class MediaStore:
         return Starlette(routes=[Route("/files/{name}", files, methods=["GET"])])
 
 
-def create_app(control: Control, base_url: str, cdn: MediaStore) -> Starlette:
-    server = FalServer(control, base_url, cdn)
+def create_app(control: Control, base_url: str, cdn: MediaStore, webhooks: Webhooks) -> Starlette:
+    server = FalServer(control, base_url, cdn, webhooks)
 
     def authorized(request: Request) -> bool:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -292,15 +301,22 @@ def create_app(control: Control, base_url: str, cdn: MediaStore) -> Starlette:
         errors = MODELS[model].validate(arguments)
         if errors:
             return JSONResponse({"detail": errors}, 422, headers={"X-Fal-Retryable": "false"})
-        job = Job(id=str(uuid.uuid4()), model=model, arguments=arguments)
+        job = Job(
+            id=str(uuid.uuid4()),
+            model=model,
+            arguments=arguments,
+            webhook_url=request.query_params.get("fal_webhook"),
+        )
         server.jobs[job.id] = job
-        server.waiting.append(job.id)
-        hang = server.control.take_fault("status", model)
-        if hang is not None and hang.status == "hang":
+        stuck_in_queue = server.control.take_fault("queue", model)
+        hang = None if stuck_in_queue else server.control.take_fault("status", model)
+        if stuck_in_queue is not None:
+            pass  # accepted, then never leaves the queue (and holds no one else up)
+        elif hang is not None and hang.status == "hang":
             job.state = "IN_PROGRESS"  # accepted, then never finishes
-            server.waiting.remove(job.id)
             job.started = time.time()
         else:
+            server.waiting.append(job.id)
             job.task = asyncio.create_task(server.run(job))
         body = {
             **server.urls(job),
@@ -315,6 +331,10 @@ def create_app(control: Control, base_url: str, cdn: MediaStore) -> Starlette:
         job = find(request)
         if job is None:
             return JSONResponse({"detail": "Request not found"}, 404)
+        # A fault "on": "poll" breaks status calls (the request itself runs on).
+        fault = server.control.take_fault("poll", job.model)
+        if fault is not None:
+            return fault_response(fault)
         with_logs = request.query_params.get("logs", "false").lower() in ("1", "true")
         body, code = server.status_body(job, with_logs)
         return JSONResponse(body, code, headers={"x-fal-request-id": job.id})
@@ -374,18 +394,27 @@ def create_app(control: Control, base_url: str, cdn: MediaStore) -> Starlette:
         await server._notify()
         return JSONResponse({"status": "CANCELLATION_REQUESTED"}, 202)
 
+    def snapshot() -> dict[str, Any]:
+        return {**server.control.snapshot(), "webhooks": server.webhooks.delivery.snapshot()}
+
     async def control_get(request: Request) -> Response:
-        return JSONResponse(server.control.snapshot())
+        return JSONResponse(snapshot())
 
     async def control_set(request: Request) -> Response:
-        server.control.configure(await request.json())
+        body = await request.json()
+        server.control.configure(body)
+        server.webhooks.delivery.configure(body.get("webhooks", {}))
         await server._notify()
-        return JSONResponse(server.control.snapshot())
+        return JSONResponse(snapshot())
 
     async def control_reset(request: Request) -> Response:
         server.control = Control()
+        server.webhooks.delivery = Delivery()
         await server._notify()
-        return JSONResponse(server.control.snapshot())
+        return JSONResponse(snapshot())
+
+    async def jwks(request: Request) -> Response:
+        return JSONResponse(server.webhooks.signer.jwks(), headers={"Cache-Control": "max-age=300"})
 
     request_path = "/{owner}/{alias:path}/requests/{request_id}"
     return Starlette(
@@ -393,6 +422,7 @@ def create_app(control: Control, base_url: str, cdn: MediaStore) -> Starlette:
             Route("/_control", control_get, methods=["GET"]),
             Route("/_control", control_set, methods=["POST"]),
             Route("/_control/reset", control_reset, methods=["POST"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route(request_path + "/status/stream", stream, methods=["GET"]),
             Route(request_path + "/status", status, methods=["GET"]),
             Route(request_path + "/cancel", cancel, methods=["PUT"]),

@@ -10,7 +10,9 @@ from typing import Any
 
 @dataclass
 class Fault:
-    on: str  # "submit" | "status" | "result"
+    # "submit"; "status" (hang: runs forever); "queue" (hang: never leaves the queue);
+    # "poll" (a status call fails); "result"
+    on: str
     status: int | str  # 422, 429, 500, 502 or "hang"
     times: int = 1
     model: str | None = None

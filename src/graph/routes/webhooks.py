@@ -11,6 +11,8 @@ from starlette.routing import Route
 
 from services.billing import webhooks
 from services.billing.stripe_gateway import InvalidWebhook, StripeUnavailable, verify_webhook
+from services.fal.webhooks import InvalidFalWebhook
+from services.runs import completions
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -22,11 +24,9 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     secret = runtime.settings.STRIPE_WEBHOOK_SECRET
     if runtime.stripe is None or secret is None:
         return JSONResponse({"error": "billing is not configured"}, status_code=404)
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return JSONResponse({"error": "payload too large"}, status_code=413)
+    body = await _read_capped(request)
+    if body is None:
+        return JSONResponse({"error": "payload too large"}, status_code=413)
     try:
         event = verify_webhook(
             body, request.headers.get("stripe-signature"), secret.get_secret_value()
@@ -43,4 +43,32 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     return JSONResponse({"received": True})
 
 
-routes = [Route("/webhooks/stripe", stripe_webhook, methods=["POST"])]
+async def fal_webhook(request: Request) -> JSONResponse:
+    """fal says a request finished: hand it to a worker (which fetches and records the
+    result). Recorded once per request, so a repeated webhook sends nothing twice."""
+    runtime: Runtime = request.app.state.runtime
+    body = await _read_capped(request)
+    if body is None:
+        return JSONResponse({"error": "payload too large"}, status_code=413)
+    try:
+        payload = await runtime.fal_webhooks.verify(request.headers, body)
+    except InvalidFalWebhook:
+        log.warning("refused a fal webhook with a bad or stale signature")
+        return JSONResponse({"error": "invalid signature"}, status_code=400)
+    await completions.request_finished(runtime.engine, str(payload["request_id"]))
+    return JSONResponse({"received": True})
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return None
+    return body
+
+
+routes = [
+    Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
+    Route("/webhooks/fal", fal_webhook, methods=["POST"]),
+]

@@ -4,10 +4,7 @@ what is left becomes one of our typed errors so the node fails cleanly and the w
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,6 +44,14 @@ class FalUpdate:
 
 
 @dataclass(frozen=True)
+class Polled:
+    update: FalUpdate | None
+    logs_seen: int
+    done: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Stopped:
     """What fal had done for a request we stopped: whether it had started running (fal
     bills that), and its result when it had already completed."""
@@ -60,58 +65,37 @@ class FalGateway:
         self._client = fal_client.AsyncClient(key=key)
         self._poll_interval = poll_interval
 
-    async def submit(self, model_id: str, arguments: dict[str, Any]) -> str:
+    async def submit(
+        self, model_id: str, arguments: dict[str, Any], *, webhook_url: str | None = None
+    ) -> str:
+        """Queues a request and returns its id; store it before anything else, so a
+        restarted worker follows this request instead of paying for a second one."""
         try:
-            handle = await self._client.submit(model_id, arguments)
+            handle = await self._client.submit(model_id, arguments, webhook_url=webhook_url)
         except (fal_client.client.FalClientError, httpx.HTTPError, OSError) as exc:
             raise _translate(exc) from exc
         return str(handle.request_id)
 
-    async def follow(
-        self,
-        model_id: str,
-        request_id: str,
-        on_update: Callable[[FalUpdate], Awaitable[None]],
-        *,
-        deadline_s: float,
-        logs_seen: int = 0,
-        still_wanted: Callable[[], Awaitable[None]] | None = None,
-    ) -> dict[str, Any]:
-        """Reports each change until the request completes, then returns its result. Works
-        as well for a request submitted by an earlier process (resume after a restart).
-        `still_wanted` runs before every poll and may raise to stop following (a cancel)."""
-        deadline = time.monotonic() + deadline_s
-        last: FalUpdate | None = None
+    async def poll(self, model_id: str, request_id: str, logs_seen: int) -> Polled:
+        """One look at a request: its progress, or that it finished (then fetch `result`)."""
         try:
             handle = await self._client.get_handle(model_id, request_id)
-            while True:
-                if still_wanted is not None:
-                    await still_wanted()
-                if time.monotonic() > deadline:
-                    await self.cancel(model_id, request_id)
-                    raise FalDeadlineExceeded(
-                        f"fal did not finish within {deadline_s:.0f} s; the request was cancelled"
-                    )
-                remaining = max(0.1, deadline - time.monotonic())
-                try:
-                    status = await asyncio.wait_for(
-                        handle.status(with_logs=True), timeout=remaining
-                    )
-                except TimeoutError:
-                    continue  # the deadline check above cancels
-                if isinstance(status, fal_client.Completed):
-                    if status.error:
-                        raise FalModelError(status.error)
-                    break
-                update, logs_seen = _update(status, logs_seen)
-                if update != last:
-                    await on_update(update)
-                    last = update
-                await asyncio.sleep(self._poll_interval)
+            status = await handle.status(with_logs=True)
+        except (fal_client.client.FalClientError, httpx.HTTPError, OSError, KeyError) as exc:
+            raise _translate(exc) from exc
+        if isinstance(status, fal_client.Completed):
+            return Polled(update=None, logs_seen=logs_seen, done=True, error=status.error)
+        update, seen = _update(status, logs_seen)
+        return Polled(update=update, logs_seen=seen, done=False)
+
+    async def result(self, model_id: str, request_id: str) -> dict[str, Any]:
+        try:
+            handle = await self._client.get_handle(model_id, request_id)
+            status = await handle.status()
+            if isinstance(status, fal_client.Completed) and status.error:
+                raise FalModelError(str(status.error))
             return await self._result(handle)
         except (fal_client.client.FalClientError, httpx.HTTPError, OSError, KeyError) as exc:
-            # Only fal's own failures are translated; whatever on_update raises (a cancel,
-            # say) passes through untouched.
             raise _translate(exc) from exc
 
     async def _result(self, handle: Any) -> dict[str, Any]:

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     # A worker executing a node renews a lease this long; a duplicate delivery of the same
     # node waits for it to lapse (the holder died) before resuming the node's fal request.
     NODE_LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    # Where fal sends its signed webhooks (`<base>/webhooks/fal`); default PUBLIC_URL. fal's
+    # public keys (ED25519) are fetched from FAL_JWKS_URL.
+    FAL_WEBHOOK_BASE_URL: str | None = None
+    FAL_JWKS_URL: str = "https://rest.alpha.fal.ai/.well-known/jwks.json"
+    # Each worker process follows every fal request it has in flight on one event loop:
+    # this often, this many calls to fal at once, at most this many requests.
+    FOLLOWER_POLL_SECONDS: float = Field(default=0.5, gt=0)
+    FOLLOWER_CONCURRENCY: int = Field(default=64, ge=1)
+    FOLLOWER_MAX_TRACKED: int = Field(default=5_000, ge=1)
+    # A node queued this long without reaching fal lost its message: it is sent again.
+    NODE_STALL_SECONDS: float = Field(default=120.0, gt=0)
     # Billable mutations (runs) each user may start per minute.
     RUNS_PER_MINUTE: int = Field(default=30, ge=1)
     # Stripe's API; set to a local server's address in dev and tests (`make dev` runs one).
@@ -89,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return (self.PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
+
+    @property
+    def fal_webhook_url(self) -> str:
+        return f"{(self.FAL_WEBHOOK_BASE_URL or self.public_url).rstrip('/')}/webhooks/fal"
 
     @property
     def billing_enabled(self) -> bool:

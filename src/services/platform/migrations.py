@@ -90,3 +90,19 @@ async def _is_supabase(conn: asyncpg.Connection) -> bool:
     return bool(
         await conn.fetchval("select exists (select from pg_roles where rolname = 'supabase_admin')")
     )
+
+
+def main() -> None:
+    """`python -m services.platform.migrations`: migrates DATABASE_URL, e.g. on deploy."""
+    import asyncio
+
+    from services.platform.config import Settings
+
+    url = Settings().DATABASE_URL
+    if not url:
+        raise SystemExit("DATABASE_URL is not set")
+    asyncio.run(migrate(url))
+
+
+if __name__ == "__main__":
+    main()

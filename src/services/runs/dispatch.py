@@ -7,11 +7,12 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import AsyncIO
+from dramatiq.middleware import AsyncIO, CurrentMessage
 
 NAMESPACE = "lattice"
 QUEUE = "nodes"
 EXECUTE_NODE = "execute_node"
+COMPLETE_NODE = "complete_node"
 BILLING_QUEUE = "billing"
 REPORT_USAGE = "report_usage"
 
@@ -37,6 +38,8 @@ def make_broker(
     )
     # Actors are coroutines: one event loop per worker process, shared by its threads.
     broker.add_middleware(AsyncIO())
+    # Lets an actor see how often its message was retried.
+    broker.add_middleware(CurrentMessage())
     return broker
 
 

@@ -3,7 +3,7 @@ rate limits), the queue, and settings. The API and the workers each build one.""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +14,9 @@ import redis.asyncio as aioredis
 from services.billing import ledger
 from services.platform.config import Settings
 from services.platform.database import Database
-from services.runs import dispatch, events
+from services.runs import events, outbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,11 +34,13 @@ class Engine:
             platform_daily_cents=self.settings.PLATFORM_DAILY_SPEND_LIMIT_CENTS,
         )
 
-    async def send_nodes(self, node_run_ids: Iterable[uuid.UUID]) -> None:
-        ids = [str(i) for i in node_run_ids]
-        if ids:
-            # The broker's client is synchronous; keep it off the event loop.
-            await asyncio.to_thread(dispatch.send_nodes, self.broker, ids)
+    async def relay(self) -> None:
+        """Hands what committed transactions left in the outbox to Dramatiq. A failure here
+        loses nothing: the workers' relay sends it later."""
+        try:
+            await outbox.relay(self.db, self.broker)
+        except Exception:
+            log.warning("outbox relay failed; the workers will retry it", exc_info=True)
 
     async def publish(self, run_id: uuid.UUID, node_run_ids: Iterable[uuid.UUID] = ()) -> None:
         """Tells subscribers what changed; the state itself is already committed."""
@@ -46,16 +50,16 @@ class Engine:
         if not changed:
             await events.publish(self.redis, run_id)
 
-    async def send_usage_reports(self, ledger_ids: Iterable[int]) -> None:
-        ids = list(ledger_ids)
-        if ids:
-            await asyncio.to_thread(dispatch.send_usage_reports, self.broker, ids)
-
     async def request_cancel(self, run_id: uuid.UUID) -> None:
         await self.redis.set(cancel_flag(run_id), "1", ex=86_400)
 
     async def cancel_requested(self, run_id: uuid.UUID) -> bool:
         return bool(await self.redis.exists(cancel_flag(run_id)))
+
+    async def cancel_flags(self, run_ids: list[uuid.UUID]) -> list[bool]:
+        """One round trip for every run a follower watches."""
+        found = await self.redis.mget([cancel_flag(r) for r in run_ids])
+        return [value is not None for value in found]
 
 
 def cancel_flag(run_id: uuid.UUID) -> str:

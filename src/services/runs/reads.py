@@ -1,15 +1,20 @@
-"""Reading runs and node runs, always as the viewer (under RLS)."""
+"""Reading runs and node runs, as the viewer (under RLS); `run_state` reads a whole run for
+the event hub, as the service, once the subscription was authorized as the viewer."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 import asyncpg
 
 from services.accounts.viewer import Viewer
+from services.assets import gallery
+from services.assets.gallery import AssetRecord
 from services.platform.database import Database
 from services.platform.pagination import Page, PageRequest
 
@@ -165,3 +170,49 @@ async def list_runs(
             request.fetch,
         )
     return request.page(rows, RunRecord.from_row, lambda r: (r.created_at, r.id))
+
+
+@dataclass(frozen=True, eq=False)
+class RunState:
+    """A run as one transaction saw it: the run, its node runs in order, and the outputs of
+    each (a cached node run's outputs are those of the node run it reused). Immutable and
+    shared: the event hub hands the same one to every subscriber of the run."""
+
+    run: RunRecord
+    node_runs: tuple[NodeRunRecord, ...]
+    outputs: Mapping[uuid.UUID, tuple[AssetRecord, ...]]
+
+    def node_run(self, node_run_id: uuid.UUID | None) -> NodeRunRecord | None:
+        if node_run_id is None:
+            return None
+        return next((n for n in self.node_runs if n.id == node_run_id), None)
+
+    def outputs_of(self, node_run: NodeRunRecord) -> tuple[AssetRecord, ...]:
+        return self.outputs.get(node_run.cached_from or node_run.id, ())
+
+
+async def run_state(conn: asyncpg.Connection, run_id: uuid.UUID) -> RunState | None:
+    """The run with everything `runEvents` shows, in three statements on `conn` (whoever
+    opened it decides who is reading: the service for the hub)."""
+    row = await conn.fetchrow(f"select {RUN_COLUMNS} from public.runs where id = $1", run_id)
+    if row is None:
+        return None
+    node_runs = tuple(
+        NodeRunRecord.from_row(r)
+        for r in await conn.fetch(
+            f"select {NODE_RUN_COLUMNS} from public.node_runs where run_id = $1"
+            " order by created_at, node_id",
+            run_id,
+        )
+    )
+    sources = list(dict.fromkeys(n.cached_from or n.id for n in node_runs))
+    grouped: dict[uuid.UUID, list[AssetRecord]] = defaultdict(list)
+    if sources:
+        for r in await conn.fetch(
+            f"select {gallery.COLUMNS} from public.assets where node_run_id = any($1)"
+            " order by output_index",
+            sources,
+        ):
+            grouped[r["node_run_id"]].append(AssetRecord.from_row(r))
+    outputs = MappingProxyType({k: tuple(v) for k, v in grouped.items()})
+    return RunState(RunRecord.from_row(row), node_runs, outputs)

@@ -12,12 +12,12 @@ from services.assets.url_safety import check_public_https_url
 from services.billing import ledger
 from services.billing.pricing import estimate
 from services.platform.errors import NotFound, RateLimited, UpgradeRequired, ValidationFailed
+from services.runs import outbox
 from services.runs.engine import Engine
 from services.runs.reads import RUN_COLUMNS, RunRecord
+from services.runs.status import TERMINAL_RUN
 from services.workflows.graph import Graph, validate
 from services.workflows.store import owned_loras
-
-TERMINAL_RUN = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
 async def start_run(
@@ -94,8 +94,9 @@ async def start_run(
             estimates={r["id"]: quote.by_node.get(r["node_id"], 0) for r in rows},
             limits=engine.limits,
         )
+        await outbox.add(conn, outbox.execute(r["id"] for r in rows if r["status"] == "QUEUED"))
     record = RunRecord.from_row(run)
-    await engine.send_nodes(r["id"] for r in rows if r["status"] == "QUEUED")
+    await engine.relay()
     await engine.publish(record.id)
     return record
 

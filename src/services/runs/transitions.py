@@ -1,22 +1,29 @@
 """Every state change of a node run, each a guarded update in one transaction, so a message
 delivered twice or a worker restarted mid-node changes state (and money) exactly once.
-Callers publish the returned node run ids after the transaction commits."""
+
+The one module that moves run and node state. Locks are always taken run row first, then
+node rows. The messages a change causes (downstream nodes to execute, charges to report)
+go into the outbox in the same transaction; callers relay the outbox and publish the
+returned node run ids after the transaction commits."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from services.billing import ledger
 from services.platform.database import Database
+from services.runs import outbox
+from services.runs.status import DONE_OK, TERMINAL_NODE, NodeStatus
 from services.workflows.graph import Graph
 
-ACTIVE = ("QUEUED", "RUNNING")
-TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED", "CACHED")
-DONE_OK = ("SUCCEEDED", "CACHED")
+TERMINAL = TERMINAL_NODE
+# Stored logs per node: the last lines (the count of all of them is kept beside).
+LOG_LINES_KEPT = 200
 
 
 @dataclass(frozen=True)
@@ -33,30 +40,24 @@ class NodeWork:
     fal_request_id: str | None
     run_status: str
     graph: Graph
+    started_at: datetime | None = None
+    fal_logs_seen: int = 0
 
 
 @dataclass(frozen=True)
 class Transition:
-    """What a state change touched: the node runs whose state changed, and which to send."""
+    """The node runs whose state changed (to publish once committed)."""
 
-    changed: list[uuid.UUID]
-    to_send: list[uuid.UUID]
-    # Ledger ids of charges to report to Stripe.
-    charges: list[int] = field(default_factory=list)
+    changed: list[uuid.UUID] = field(default_factory=list)
 
 
-async def load(db: Database, node_run_id: uuid.UUID) -> NodeWork | None:
-    async with db.as_service() as conn:
-        row = await conn.fetchrow(
-            """
-            select n.id, n.run_id, n.user_id, n.node_id, n.model_id, n.params, n.status, n.fal_request_id,
-                   r.status as run_status, r.graph
-            from public.node_runs n join public.runs r on r.id = n.run_id where n.id = $1
-            """,
-            node_run_id,
-        )
-    if row is None:
-        return None
+WORK_COLUMNS = """
+    n.id, n.run_id, n.user_id, n.node_id, n.model_id, n.params, n.status, n.fal_request_id,
+    n.started_at, n.fal_logs_seen, r.status as run_status, r.graph
+"""
+
+
+def work_of(row: asyncpg.Record) -> NodeWork:
     return NodeWork(
         row["id"],
         row["run_id"],
@@ -68,7 +69,19 @@ async def load(db: Database, node_run_id: uuid.UUID) -> NodeWork | None:
         row["fal_request_id"],
         row["run_status"],
         Graph.from_json(row["graph"]),
+        row["started_at"],
+        row["fal_logs_seen"],
     )
+
+
+async def load(db: Database, node_run_id: uuid.UUID) -> NodeWork | None:
+    async with db.as_service() as conn:
+        row = await conn.fetchrow(
+            f"select {WORK_COLUMNS} from public.node_runs n join public.runs r on r.id = n.run_id"
+            " where n.id = $1",
+            node_run_id,
+        )
+    return work_of(row) if row else None
 
 
 async def claim(db: Database, work: NodeWork, lease_seconds: float) -> bool:
@@ -86,11 +99,22 @@ async def claim(db: Database, work: NodeWork, lease_seconds: float) -> bool:
     return claimed is not None
 
 
+async def release_lease(db: Database, work: NodeWork) -> None:
+    """Lets the next delivery try at once (fal was unreachable; nothing was submitted)."""
+    async with db.as_service() as conn:
+        await conn.execute(
+            "update public.node_runs set lease_until = null where id = $1 and fal_request_id is null",
+            work.id,
+        )
+
+
 async def record_submission(
     db: Database, work: NodeWork, request_id: str, inputs: dict[str, Any]
 ) -> bool:
-    """Stores fal's request id at once: a redelivered message resumes it instead of paying again."""
+    """Stores fal's request id at once: a redelivered message resumes it instead of paying
+    again. False when the node was cancelled meanwhile."""
     async with db.as_service() as conn:
+        await _lock_run(conn, work.run_id)
         updated = await conn.fetchval(
             """
             update public.node_runs set fal_request_id = $2, inputs = $3, started_at = coalesce(started_at, now())
@@ -100,10 +124,11 @@ async def record_submission(
             request_id,
             inputs,
         )
-        await conn.execute(
-            "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
-            work.run_id,
-        )
+        if updated is not None:
+            await conn.execute(
+                "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
+                work.run_id,
+            )
     return updated is not None
 
 
@@ -115,24 +140,33 @@ async def record_progress(
     queue_position: int | None,
     progress: float | None,
     new_logs: list[str],
+    logs_seen: int,
     lease_seconds: float,
 ) -> bool:
-    """Writes what fal reported and renews the lease. False when the node is no longer
-    active (cancelled elsewhere): the worker should stop."""
+    """Writes what fal reported and renews the lease. Logs are appended once (fal's count
+    of lines already stored guards a resumed request) and capped to the last lines. False
+    when the node is no longer active (cancelled elsewhere): stop following it."""
     async with db.as_service() as conn:
         updated = await conn.fetchval(
             """
             update public.node_runs set status = $2, queue_position = $3,
-              progress = coalesce($4, progress), logs = logs || $5::text[],
+              progress = coalesce($4, progress),
+              logs = case when $7 > fal_logs_seen
+                          then (logs || $5::text[])[greatest(1, cardinality(logs) + cardinality($5::text[]) - $8 + 1):]
+                          else logs end,
+              logs_total = logs_total + case when $7 > fal_logs_seen then cardinality($5::text[]) else 0 end,
+              fal_logs_seen = greatest(fal_logs_seen, $7),
               started_at = coalesce(started_at, now()), lease_until = now() + make_interval(secs => $6)
             where id = $1 and status in ('QUEUED', 'RUNNING') returning id
             """,
             work.id,
             status,
-            queue_position if status == "QUEUED" else None,
+            queue_position if status == NodeStatus.QUEUED else None,
             progress,
             new_logs,
             lease_seconds,
+            logs_seen,
+            LOG_LINES_KEPT,
         )
     return updated is not None
 
@@ -153,7 +187,7 @@ async def succeed(
             cost_cents,
         )
         if moved is None:  # finished elsewhere: its outputs and charge are already recorded
-            return Transition([], [])
+            return Transition()
         for asset in asset_rows:
             await conn.execute(
                 """
@@ -186,8 +220,11 @@ async def succeed(
             cost_cents,
         )
         to_send = await _queue_ready(conn, work)
+        await outbox.add(
+            conn, [*outbox.execute(to_send), *outbox.report_usage(_reportable(charge))]
+        )
         await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *to_send], to_send, _reportable(charge))
+    return Transition([work.id, *to_send])
 
 
 async def mark_cached(
@@ -206,11 +243,12 @@ async def mark_cached(
             inputs,
         )
         if moved is None:
-            return Transition([], [])
+            return Transition()
         await ledger.release_node(conn, work.id)
         to_send = await _queue_ready(conn, work)
+        await outbox.add(conn, outbox.execute(to_send))
         await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *to_send], to_send)
+    return Transition([work.id, *to_send])
 
 
 async def fail(
@@ -232,7 +270,7 @@ async def fail(
             charge_cents,
         )
         if moved is None:
-            return Transition([], [])
+            return Transition()
         charge = await _settle_or_release(conn, work, charge_cents)
         downstream = _downstream(work.graph, work.node_id)
         skipped = await conn.fetch(
@@ -245,8 +283,9 @@ async def fail(
         )
         for row in skipped:
             await ledger.release_node(conn, row["id"])
+        await outbox.add(conn, outbox.report_usage(_reportable(charge)))
         await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *(r["id"] for r in skipped)], [], _reportable(charge))
+    return Transition([work.id, *(r["id"] for r in skipped)])
 
 
 async def charge_cancelled(db: Database, work: NodeWork, charge_cents: int) -> Transition:
@@ -263,9 +302,10 @@ async def charge_cancelled(db: Database, work: NodeWork, charge_cents: int) -> T
             charge_cents,
         )
         if moved is None:
-            return Transition([], [])
+            return Transition()
         charge = await _settle_or_release(conn, work, charge_cents)
-    return Transition([work.id], [], _reportable(charge))
+        await outbox.add(conn, outbox.report_usage(_reportable(charge)))
+    return Transition([work.id])
 
 
 async def _settle_or_release(

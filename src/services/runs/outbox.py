@@ -1,0 +1,73 @@
+"""A transactional outbox: the messages a state change causes are written in the same
+transaction as the change, then relayed to Dramatiq. A crash between the commit and the
+send loses nothing (the relay sends it later); a crash after the send but before the rows
+are deleted sends it twice, which every actor tolerates (each is idempotent)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import dramatiq
+
+from services.platform.database import Database
+from services.runs import dispatch
+
+RELAY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Message:
+    actor: str
+    args: tuple[Any, ...]
+    queue: str = dispatch.QUEUE
+
+
+def execute(node_run_ids: Iterable[Any]) -> list[Message]:
+    return [Message(dispatch.EXECUTE_NODE, (str(i),)) for i in node_run_ids]
+
+
+def complete(node_run_id: Any) -> Message:
+    return Message(dispatch.COMPLETE_NODE, (str(node_run_id),))
+
+
+def report_usage(ledger_ids: Iterable[int]) -> list[Message]:
+    return [Message(dispatch.REPORT_USAGE, (i,), dispatch.BILLING_QUEUE) for i in ledger_ids]
+
+
+async def add(conn: asyncpg.Connection, messages: Iterable[Message]) -> None:
+    rows = [(m.actor, list(m.args), m.queue) for m in messages]
+    if rows:
+        await conn.executemany(
+            "insert into public.outbox (actor, args, queue) values ($1, $2, $3)", rows
+        )
+
+
+async def relay(db: Database, broker: dramatiq.Broker) -> int:
+    """Sends what the outbox holds; rows leave the outbox only once Redis has them."""
+    sent = 0
+    while True:
+        async with db.as_service() as conn:
+            rows = await conn.fetch(
+                """
+                delete from public.outbox where id in (
+                  select id from public.outbox order by id limit $1 for update skip locked
+                ) returning actor, args, queue
+                """,
+                RELAY_BATCH,
+            )
+            if rows:
+                # The broker's client is synchronous: keep it off the event loop. A failure
+                # raises here and rolls the delete back.
+                await asyncio.to_thread(_send, broker, [dict(r) for r in rows])
+        sent += len(rows)
+        if len(rows) < RELAY_BATCH:
+            return sent
+
+
+def _send(broker: dramatiq.Broker, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        dispatch.send(broker, row["actor"], *row["args"], queue=row["queue"])

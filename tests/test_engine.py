@@ -1,0 +1,240 @@
+"""The run engine at scale and under faults: no worker thread waits on fal, fal's signed
+webhooks (lost, delayed, repeated) and the follower move nodes on, transient fal errors
+never fail a node, and messages survive a Redis error after their state committed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+import fal_local
+from conftest import LiveServer, Worker
+from services.runs import start
+from services.runs.dispatch import make_broker
+from services.runs.engine import Engine
+from support import (
+    CREATE,
+    RUN,
+    User,
+    credits,
+    flux_node,
+    sign_in,
+    wait_for_run,
+    wan_node,
+    wire,
+)
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture(autouse=True)
+async def quick_fal(fal_server: object) -> AsyncIterator[None]:
+    await fal_local.reset()
+    await fal_local.control(latency_ms=20)
+    yield
+    await fal_local.reset()
+
+
+async def create(user: User, *nodes: dict[str, Any], edges: list[Any] | None = None) -> str:
+    data = await user.data(
+        CREATE, input={"name": "engine", "nodes": list(nodes), "edges": edges or []}
+    )
+    return str(data["createWorkflow"]["id"])
+
+
+async def run(user: User, workflow_id: str) -> str:
+    data = await user.data(RUN, id=workflow_id, key=uuid.uuid4().hex)
+    return str(data["runWorkflow"]["id"])
+
+
+async def ledger_of(live: LiveServer, run_id: str) -> list[tuple[str, int]]:
+    async with live.runtime.db.as_service() as conn:
+        rows = await conn.fetch(
+            "select entry, amount_cents from public.credit_ledger where run_id = $1 order by id",
+            uuid.UUID(run_id),
+        )
+    return [(r["entry"], r["amount_cents"]) for r in rows]
+
+
+async def webhook_counters() -> dict[str, int]:
+    return dict((await fal_local.state())["webhooks"]["counters"])
+
+
+# -- fal's webhooks -----------------------------------------------------------------------
+
+
+async def test_completed_requests_arrive_by_signed_webhook(live: LiveServer, pro: User) -> None:
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"hook {uuid.uuid4()}")))
+    assert (await wait_for_run(pro, run_id))["status"] == "SUCCEEDED"
+    deadline = time.monotonic() + 10
+    while (await webhook_counters())["delivered"] < 1:
+        assert time.monotonic() < deadline, await webhook_counters()
+        await asyncio.sleep(0.05)
+
+
+async def test_forged_stale_and_tampered_fal_webhooks_are_refused(
+    live: LiveServer, client: httpx.AsyncClient
+) -> None:
+    body = json.dumps({"request_id": "req-forged", "status": "OK", "payload": {}}).encode()
+    now = str(int(time.time()))
+    digest = hashlib.sha256(body).hexdigest()
+    base = {
+        "X-Fal-Webhook-Request-Id": "req-forged",
+        "X-Fal-Webhook-User-Id": "someone",
+        "X-Fal-Webhook-Timestamp": now,
+        "X-Fal-Webhook-Signature": "00" * 64,
+    }
+    attempts = {
+        "unsigned": {},
+        "bad signature": base,
+        "stale": {**base, "X-Fal-Webhook-Timestamp": str(int(time.time()) - 3600)},
+        "garbage signature": {**base, "X-Fal-Webhook-Signature": digest + "zz"},
+    }
+    for name, headers in attempts.items():
+        response = await client.post("/webhooks/fal", content=body, headers=headers)
+        assert response.status_code == 400, name
+
+
+async def test_lost_webhooks_are_covered_by_the_follower(live: LiveServer, pro: User) -> None:
+    await fal_local.control(webhooks={"drop": 100})
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"lost {uuid.uuid4()}")))
+    assert (await wait_for_run(pro, run_id))["status"] == "SUCCEEDED"
+    assert (await webhook_counters())["dropped"] >= 1
+
+
+async def test_repeated_and_delayed_webhooks_change_nothing_twice(
+    live: LiveServer, pro: User
+) -> None:
+    await fal_local.control(webhooks={"repeat": 3, "delay_ms": 1500})
+    workflow = await create(pro, flux_node(), wan_node(), edges=[wire()])
+    run_id = await run(pro, workflow)
+    finished = await wait_for_run(pro, run_id)
+    assert finished["status"] == "SUCCEEDED"
+    # Every repeat has arrived (and been answered) by now.
+    deadline = time.monotonic() + 15
+    while (await webhook_counters())["delivered"] < 8:
+        assert time.monotonic() < deadline, await webhook_counters()
+        await asyncio.sleep(0.1)
+    again = await wait_for_run(pro, run_id)
+    assert [len(n["outputs"]) for n in again["nodeRuns"]] == [1, 1]
+    charges = [c for c in await ledger_of(live, run_id) if c[0] == "CHARGE"]
+    assert len(charges) == 2
+    assert again["costCents"] == finished["costCents"] == sum(c[1] for c in charges)
+
+
+# -- following without a thread per node --------------------------------------------------
+
+
+async def test_one_worker_follows_many_requests_at_once(
+    live: LiveServer, client: httpx.AsyncClient
+) -> None:
+    """The worker has 6 threads; 24 slow requests all run on fal at the same time."""
+    await fal_local.control(latency_ms=250, steps=8, concurrency=100)
+    users = [await sign_in(client, role="ADMIN") for _ in range(2)]
+    runs = []
+    for index in range(24):
+        user = users[index % 2]
+        runs.append(
+            (
+                user,
+                await run(
+                    user, await create(user, flux_node(prompt=f"many {index} {uuid.uuid4()}"))
+                ),
+            )
+        )
+    most_at_once = 0
+    deadline = time.monotonic() + 60
+    while True:
+        async with live.runtime.db.as_service() as conn:
+            running = await conn.fetchval(
+                "select count(*) from public.node_runs where run_id = any($1::uuid[]) and status = 'RUNNING'",
+                [r for _, r in runs],
+            )
+        most_at_once = max(most_at_once, running)
+        if most_at_once >= 20:
+            break
+        assert time.monotonic() < deadline, f"at most {most_at_once} ran at once"
+        await asyncio.sleep(0.05)
+    for user, run_id in runs:
+        assert (await wait_for_run(user, run_id, timeout=60))["status"] == "SUCCEEDED"
+
+
+async def test_a_transient_fal_error_while_following_does_not_fail_the_node(
+    live: LiveServer, pro: User
+) -> None:
+    await fal_local.control(
+        latency_ms=60,
+        faults=[{"on": "poll", "status": 500, "times": 6, "model": "fal-ai/flux/dev"}],
+    )
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"flaky {uuid.uuid4()}")))
+    finished = await wait_for_run(pro, run_id)
+    assert finished["status"] == "SUCCEEDED", finished
+    assert (await fal_local.state())["faults"][0]["times"] == 0  # every injected error was seen
+
+
+# -- messages that must not be lost ----------------------------------------------------------
+
+
+async def test_a_redis_error_after_commit_loses_no_message(live: LiveServer, pro: User) -> None:
+    """The run commits, then sending its first node fails (Redis unreachable from this
+    process): the message waits in the outbox and the workers' relay delivers it."""
+    workflow = await create(pro, flux_node(prompt=f"outbox {uuid.uuid4()}"))
+    runtime = live.runtime
+    cut_off = Engine(
+        settings=runtime.settings,
+        db=runtime.db,
+        redis=runtime.engine.redis,
+        broker=make_broker("redis://127.0.0.1:1/0"),  # nothing listens there
+    )
+    viewer = await _viewer(live, pro)
+    record = await start.start_run(cut_off, viewer, uuid.UUID(workflow), uuid.uuid4().hex, None)
+    assert (await wait_for_run(pro, str(record.id)))["status"] == "SUCCEEDED"
+    assert (await credits(pro))["reservedCents"] == 0
+
+
+async def test_a_queued_node_whose_message_was_lost_is_sent_again(
+    live: LiveServer, pro: User, worker: Worker
+) -> None:
+    """The message is gone altogether (a Redis failover lost it): recovery re-sends it."""
+    workflow = await create(pro, flux_node(prompt=f"lost message {uuid.uuid4()}"))
+    runtime = live.runtime
+    cut_off = Engine(
+        settings=runtime.settings,
+        db=runtime.db,
+        redis=runtime.engine.redis,
+        broker=make_broker("redis://127.0.0.1:1/0"),
+    )
+    viewer = await _viewer(live, pro)
+    # The worker is frozen, so no relay sees the message before it is lost.
+    assert worker.process is not None
+    os.killpg(worker.process.pid, signal.SIGSTOP)
+    try:
+        record = await start.start_run(cut_off, viewer, uuid.UUID(workflow), uuid.uuid4().hex, None)
+        async with runtime.db.as_service() as conn:
+            lost = await conn.execute(
+                "delete from public.outbox where args->>0 in"
+                " (select id::text from public.node_runs where run_id = $1)",
+                record.id,
+            )
+        assert lost == "DELETE 1"
+    finally:
+        os.killpg(worker.process.pid, signal.SIGCONT)
+    assert (await wait_for_run(pro, str(record.id), timeout=30))["status"] == "SUCCEEDED"
+
+
+async def _viewer(live: LiveServer, user: User) -> Any:
+    from services.accounts.viewer import viewer_from_claims
+
+    return await viewer_from_claims(
+        live.runtime.db, {"sub": user.id, "role": "authenticated", "email": user.email}
+    )
