@@ -95,7 +95,13 @@ async def test_spending_cap_is_set_and_removed(alice: User) -> None:
 
 
 async def test_health_and_client_config(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/healthz")).json() == {
+        "status": "ok",
+        "down": [],
+        "postgres": "ok",
+        "redis": "ok",
+        "hub": "ok",
+    }
     assert (await client.get("/api/config")).json() == {
         "supabaseUrl": None,
         "supabaseAnonKey": None,

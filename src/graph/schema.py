@@ -9,12 +9,14 @@ in Strawberry's process-wide LRU caches, bounded in size."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
+from graphql.pyutils import AwaitableOrValue
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -24,11 +26,13 @@ from strawberry.extensions import (
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.errors import ErrorCodes
 from graph.mutations import Mutation
 from graph.queries import Query
 from graph.subscriptions import Subscription
+from graph.types import RunEvent
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
@@ -60,6 +64,40 @@ class CachedParse(ParserCache):
         yield
 
 
+class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+    """Executes a `runEvents` event once per (document, variables) in this process: every
+    subscriber of a run receives the same RunEvent object, and those that sent the same
+    operation get the same result, so per subscriber only serialization remains.
+
+    Sound because every subscriber of a run is its owner or an admin and sees the same run:
+    fields outside the event's shared state (a run's workflow, say) are loaded with the
+    context of the first subscriber to execute the event."""
+
+    # Events executed (not shared) in this process: what tests and benchmarks count.
+    executed = 0
+
+    def execute_operation(self, serially: bool | None = None) -> AwaitableOrValue[Any]:
+        event = self.root_value
+        if not isinstance(event, RunEvent):
+            return super().execute_operation(serially)
+        variables = self.variable_values.coerced
+        key = (id(self.operation), tuple(sorted((k, repr(v)) for k, v in variables.items())))
+        found = event.results.get(key)
+        if found is None:
+            SharedEventExecution.executed += 1
+            result: Any = super().execute_operation(serially)
+            if self.is_awaitable(result):
+                result = asyncio.ensure_future(result)
+            # The operation node is kept with its result so that its id stays its own.
+            event.results[key] = found = (self.operation, result)
+        result = found[1]
+        if isinstance(result, asyncio.Future):
+            # A subscriber that goes away must not cancel the execution the others await.
+            shared: asyncio.Future[ExecutionResult] = asyncio.shield(result)
+            return shared
+        return result
+
+
 class LatticeSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Errors users can act on are answers, not incidents: only the unexpected are logged
@@ -79,7 +117,11 @@ def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
         lambda: ErrorCodes(mask=mask_errors),
     ]
     return LatticeSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=SharedEventExecution,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -10,8 +11,12 @@ from graph.errors import coded
 from graph.types import Info, NodeRun, Run, RunEvent, parse_id
 from services.platform.errors import LatticeError, NotFound
 from services.runs import reads
+from services.runs.events import RunUpdate
 
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
+
+# The GraphQL face of each update, made once however many subscribers receive it.
+_events: weakref.WeakKeyDictionary[RunUpdate, RunEvent] = weakref.WeakKeyDictionary()
 
 
 class FellBehind(LatticeError):
@@ -31,31 +36,39 @@ class Subscription:
             raise coded(exc) from exc
 
 
+def event_of(update: RunUpdate) -> RunEvent:
+    event = _events.get(update)
+    if event is None:
+        state = update.state
+        node = update.node_run
+        event = RunEvent(
+            run=Run.of(state.run, state),
+            node_run=NodeRun.of(node, state) if node is not None else None,
+            results={},
+        )
+        _events[update] = event
+    return event
+
+
 async def _run_events(info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEvent, None]:
-    """Subscribes before reading the snapshot, so no change falls between the two; each
-    event re-reads the run as the viewer (under RLS)."""
+    """Authorizes as the viewer (row-level security: the owner or an admin sees the run),
+    then follows the process's event hub, which reads the run once per change for every
+    subscriber of it: first a snapshot, then each change."""
     viewer = await info.context.require_viewer()
     runtime = info.context.runtime
     run_uuid = parse_id(run_id)
-    if run_uuid is None:
+    if run_uuid is None or not await reads.runs_by_ids(runtime.db, viewer, [run_uuid]):
         raise NotFound("Run", str(run_id))
-    async with runtime.hub.subscribe(run_uuid) as notices:
-        snapshot = (await reads.runs_by_ids(runtime.db, viewer, [run_uuid])).get(run_uuid)
-        if snapshot is None:  # not this viewer's run (row-level security), or no such run
-            raise NotFound("Run", str(run_id))
-        info.context.reset_loaders()
-        yield RunEvent(run=Run.of(snapshot), node_run=None)
-        status = snapshot.status
-        while status not in FINISHED:
-            notice = await notices.get()
-            if notice is None:
+    async with runtime.hub.subscribe(run_uuid) as updates:
+        while True:
+            update = await updates.get()
+            if update is None:
                 raise FellBehind(
-                    "Updates arrived faster than this connection read them; resubscribe"
+                    "This stream missed some of the run's updates (it read them too slowly,"
+                    " or the server lost its event feed); resubscribe for a fresh snapshot"
                 )
-            run = (await reads.runs_by_ids(runtime.db, viewer, [run_uuid]))[run_uuid]
-            node = None
-            if notice.node_run_id is not None:
-                node = await reads.node_run_by_id(runtime.db, viewer, notice.node_run_id)
+            # Fields outside the shared state (a run's workflow, say) read fresh each time.
             info.context.reset_loaders()
-            yield RunEvent(run=Run.of(run), node_run=NodeRun.of(node) if node else None)
-            status = run.status
+            yield event_of(update)
+            if update.state.run.status in FINISHED:
+                return

@@ -17,7 +17,7 @@ from services.accounts import viewer as accounts
 from services.assets.gallery import AssetRecord
 from services.billing import credits
 from services.platform.pagination import Page
-from services.runs.reads import NodeRunRecord, RunRecord
+from services.runs.reads import NodeRunRecord, RunRecord, RunState
 from services.workflows import catalog
 from services.workflows.catalog import ModelSpec
 from services.workflows.loras import LoraRecord
@@ -305,17 +305,24 @@ class NodeRun:
     started_at: datetime | None
     finished_at: datetime | None
 
+    # The run as the event hub read it, when this came from `runEvents`: nested fields
+    # answer from it instead of loading.
+    state: strawberry.Private[RunState | None] = None
+
     @strawberry.field
     async def outputs(self, info: Info) -> list[Asset]:
+        if self.state is not None:
+            return [Asset.of(a) for a in self.state.outputs_of(self.record)]
         loaders = await info.context.loaders()
         # A cached node shows the outputs of the node run it reused.
         source = self.record.cached_from or self.record.id
         return [Asset.of(a) for a in await loaders.outputs.load(source) or []]
 
     @classmethod
-    def of(cls, record: NodeRunRecord) -> NodeRun:
+    def of(cls, record: NodeRunRecord, state: RunState | None = None) -> NodeRun:
         return cls(
             record=record,
+            state=state,
             id=strawberry.ID(str(record.id)),
             node_id=strawberry.ID(record.node_id),
             model_id=strawberry.ID(record.model_id),
@@ -338,6 +345,8 @@ class Run:
     cost_cents: int
     created_at: datetime
     finished_at: datetime | None
+    # As on NodeRun: the state `runEvents` read, answering `nodeRuns` without a query.
+    state: strawberry.Private[RunState | None] = None
 
     @strawberry.field
     async def workflow(self, info: Info) -> Workflow:
@@ -352,13 +361,16 @@ class Run:
 
     @strawberry.field
     async def node_runs(self, info: Info) -> list[NodeRun]:
+        if self.state is not None:
+            return [NodeRun.of(n, self.state) for n in self.state.node_runs]
         loaders = await info.context.loaders()
         return [NodeRun.of(n) for n in await loaders.node_runs.load(self.record.id) or []]
 
     @classmethod
-    def of(cls, record: RunRecord) -> Run:
+    def of(cls, record: RunRecord, state: RunState | None = None) -> Run:
         return cls(
             record=record,
+            state=state,
             id=strawberry.ID(str(record.id)),
             status=RunStatus(record.status),
             estimated_cost_cents=record.estimated_cost_cents,
@@ -391,6 +403,10 @@ class Lora:
 class RunEvent:
     run: Run
     node_run: NodeRun | None
+    # One event is shared by every subscriber of its run in this process; the results of
+    # executing it, by (operation, variables), are kept here so subscribers that sent the
+    # same document share one execution (graph.schema.SharedEventExecution).
+    results: strawberry.Private[dict[Any, Any]]
 
 
 @strawberry.type

@@ -194,7 +194,8 @@ class EventHub:
                 raise aioredis.ConnectionError("the subscription ended")
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - whatever happened, the hub must live on
+            except Exception:
+                # Whatever happened (Redis errors, or anything unexpected), the hub lives on.
                 self.connected = False
                 log.warning("event hub lost Redis; reconnecting", exc_info=True)
                 # Subscribers may have missed notices: end their streams so clients
@@ -239,7 +240,8 @@ class EventHub:
                 epoch = self._epoch
                 try:
                     state = await self._read(run_id)
-                except Exception:  # noqa: BLE001 - the database failed: streams end, clients retry
+                except Exception:
+                    # The database failed: this run's streams end and clients resubscribe.
                     log.warning("reading run %s for its subscribers failed", run_id, exc_info=True)
                     state = None
                 if state is None or epoch != self._epoch:
