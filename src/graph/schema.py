@@ -92,6 +92,8 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
             event.results[key] = found = (self.operation, result)
         result = found[1]
         if isinstance(result, asyncio.Future):
+            if result.done() and not result.cancelled() and result.exception() is None:
+                return result.result()
             # A subscriber that goes away must not cancel the execution the others await.
             shared: asyncio.Future[ExecutionResult] = asyncio.shield(result)
             return shared
