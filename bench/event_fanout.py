@@ -538,7 +538,9 @@ async def run(args: argparse.Namespace) -> int:
                 f" {most} sockets, {after_rss / 1024:.0f} MiB after they closed"
                 f" ({returned:.0%} of the growth returned)"
             )
-            print(f"latency target <= {LATENCY_TARGET}x: {'met' if ok else 'not met'}")
+            print(
+                f"targets (latency <= {LATENCY_TARGET}x, memory <= {MEMORY_TARGET}x): {'met' if ok else 'not met'}"
+            )
             return 0 if ok else 1
         finally:
             for server in servers:
