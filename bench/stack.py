@@ -3,7 +3,7 @@
 `start_stack` creates a fresh database (migrated with services.platform.migrations.migrate),
 empties a Redis database of the benchmark's own, and starts the local fal server (TLS), the
 API (uvicorn, one process) and one worker process (`dramatiq jobs.worker --processes 1
---threads 4`, `dramatiq_worker_timeout=100`), each in its own process group; `Stack.close`
+--threads 16`, `dramatiq_worker_timeout=100`), each in its own process group; `Stack.close`
 stops exactly those and drops the database. fal-client in this process is pointed at the
 same fal server (its hosts are read at import, so `prepare_fal_env` runs first).
 
@@ -142,7 +142,7 @@ async def start_stack(
     redis_db: int,
     fal_latency_ms: int = 20,
     fal_concurrency: int = 400,
-    worker_threads: int = 4,
+    worker_threads: int = 16,
     worker_env: dict[str, str] | None = None,
 ) -> Stack:
     admin_url = ADMIN_DATABASE_URL

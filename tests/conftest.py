@@ -213,11 +213,11 @@ WORKER_TUNING = {
     "QUEUE_HEARTBEAT_TIMEOUT_MS": "2000",
     "QUEUE_MAINTENANCE_CHANCE": "200000",
     "NODE_LEASE_SECONDS": "3",
-    "NODE_DEADLINE_SECONDS": "6",
+    "NODE_DEADLINE_SECONDS": "12",
     # The billing sweep re-sends unreported charges within seconds, not minutes.
     "BILLING_SWEEP_INTERVAL_SECONDS": "1",
     "FOLLOWER_POLL_SECONDS": "0.2",
-    "NODE_STALL_SECONDS": "3",
+    "NODE_STALL_SECONDS": "8",
     "dramatiq_worker_timeout": "100",
     "USAGE_REPORT_RETRY_AFTER_SECONDS": "3",
 }

@@ -139,7 +139,7 @@ async def test_one_worker_follows_many_requests_at_once(
     live: LiveServer, client: httpx.AsyncClient
 ) -> None:
     """The worker has 6 threads; 24 slow requests all run on fal at the same time."""
-    await fal_local.control(latency_ms=250, steps=8, concurrency=100)
+    await fal_local.control(latency_ms=500, steps=8, concurrency=100)
     users = [await sign_in(client, role="ADMIN") for _ in range(2)]
     runs = []
     for index in range(24):

@@ -54,7 +54,11 @@ async def test_status_carries_logs_only_when_asked_and_streams_until_done(
     await fal_local.control(latency_ms=60, steps=4)
     submitted = (await http.post(f"/{FLUX}", json={"prompt": "stream me"})).json()
     assert {"request_id", "status_url", "response_url", "cancel_url"} <= submitted.keys()
-    await asyncio.sleep(0.2)
+    # Once it runs (a condition, not a guess at how long that takes):
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await http.get(submitted["status_url"])).json()["status"] == "IN_QUEUE":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
     without = (await http.get(submitted["status_url"], params={"logs": "false"})).json()
     with_logs = (await http.get(submitted["status_url"], params={"logs": "true"})).json()
     assert without["status"] in ("IN_PROGRESS", "COMPLETED") and without.get("logs") is None

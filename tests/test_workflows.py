@@ -91,8 +91,8 @@ def _cases() -> list[tuple[str, dict[str, Any], str, dict[str, Any]]]:
                     },
                 ],
             ),
-            "PORT_TYPE_MISMATCH",
-            {},
+            "CYCLE",
+            {"nodeId": "x"},
         ),
         (
             "unknown model",

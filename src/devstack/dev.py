@@ -41,7 +41,7 @@ def main() -> None:
         python = sys.executable
         api = [python, "-m", "uvicorn", "graph.app:create_app", "--factory"]
         api += ["--host", "127.0.0.1", "--port", str(settings.PORT)]
-        worker = [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "4"]
+        worker = [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "16"]
         commands = {"api": api, "worker": worker}
         if "LATTICE_FAL_SERVER_ARGS" in child_env:
             fal_args = child_env["LATTICE_FAL_SERVER_ARGS"].split()

@@ -19,6 +19,7 @@ from graph.types import (
     Viewer,
     Workflow,
     WorkflowConnection,
+    connection,
     parse_id,
 )
 from services.assets import gallery
@@ -45,7 +46,7 @@ class Query:
     ) -> WorkflowConnection:
         viewer = await info.context.require_viewer()
         page = await store.list_workflows(info.context.runtime.db, viewer, first, after)
-        return WorkflowConnection.of(page)
+        return connection(page, Workflow.of)
 
     @strawberry.field
     async def workflow(self, info: Info, id: strawberry.ID) -> Workflow | None:
@@ -71,9 +72,8 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> RunConnection:
         viewer = await info.context.require_viewer()
-        return RunConnection.of(
-            await reads.list_runs(info.context.runtime.db, viewer, first, after)
-        )
+        page = await reads.list_runs(info.context.runtime.db, viewer, first, after)
+        return connection(page, Run.of)
 
     @strawberry.field(description="The gallery, newest first.")
     async def assets(
@@ -87,7 +87,7 @@ class Query:
         page = await gallery.list_assets(
             info.context.runtime.db, viewer, first, after, kind.value if kind else None
         )
-        return AssetConnection.of(page)
+        return connection(page, Asset.of)
 
     @strawberry.field
     async def asset(self, info: Info, id: strawberry.ID) -> Asset | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -194,7 +195,7 @@ class Workflow:
     ) -> RunConnection:
         loaders = await info.context.loaders()
         page = await loaders.runs_page.load((self.record.id, first, after))
-        return RunConnection.of(page)
+        return connection(page, Run.of)
 
     @classmethod
     def of(cls, record: WorkflowRecord) -> Workflow:
@@ -431,63 +432,35 @@ class CostEstimate:
     nodes: list[NodeCost]
 
 
-@strawberry.type
-class WorkflowEdge:
+NodeT = TypeVar("NodeT")
+ItemT = TypeVar("ItemT")
+
+
+# One Relay-style connection for every list; its specializations keep the contract's names
+# (WorkflowConnection, WorkflowEdge, RunConnection, ...).
+@strawberry.type(name="Edge")
+class PageEdge(Generic[NodeT]):
     cursor: str
-    node: Workflow
+    node: NodeT
 
 
 @strawberry.type
-class WorkflowConnection:
-    edges: list[WorkflowEdge]
+class Connection(Generic[NodeT]):
+    edges: list[PageEdge[NodeT]]
     page_info: PageInfo
 
-    @classmethod
-    def of(cls, page: Page[WorkflowRecord]) -> WorkflowConnection:
-        edges = [
-            WorkflowEdge(cursor=c, node=Workflow.of(w))
-            for w, c in zip(page.items, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=PageInfo.of(page))
+
+def connection(page: Page[ItemT], wrap: Callable[[ItemT], NodeT]) -> Connection[NodeT]:
+    edges = [
+        PageEdge(cursor=cursor, node=wrap(item))
+        for item, cursor in zip(page.items, page.cursors, strict=True)
+    ]
+    return Connection(edges=edges, page_info=PageInfo.of(page))
 
 
-@strawberry.type
-class RunEdge:
-    cursor: str
-    node: Run
-
-
-@strawberry.type
-class RunConnection:
-    edges: list[RunEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def of(cls, page: Page[RunRecord]) -> RunConnection:
-        edges = [
-            RunEdge(cursor=c, node=Run.of(r)) for r, c in zip(page.items, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=PageInfo.of(page))
-
-
-@strawberry.type
-class AssetEdge:
-    cursor: str
-    node: Asset
-
-
-@strawberry.type
-class AssetConnection:
-    edges: list[AssetEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def of(cls, page: Page[AssetRecord]) -> AssetConnection:
-        edges = [
-            AssetEdge(cursor=c, node=Asset.of(a))
-            for a, c in zip(page.items, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=PageInfo.of(page))
+WorkflowConnection = Connection[Workflow]
+RunConnection = Connection[Run]
+AssetConnection = Connection[Asset]
 
 
 def parse_id(value: strawberry.ID) -> uuid.UUID | None:

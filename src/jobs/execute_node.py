@@ -81,7 +81,7 @@ def _retries() -> int:
 
 async def _start(ctx: WorkerContext, work: NodeWork) -> Transition:
     engine = ctx.engine
-    if work.run_status == "CANCELLED" or await engine.cancel_requested(work.run_id):
+    if work.run_status == "CANCELLED":
         # Nothing was sent to fal: nothing to pay.
         return await transitions.fail(engine.db, work, "cancelled", status="CANCELLED")
     inputs = await node_io.resolve(engine.db, ctx.storage, work)
@@ -123,11 +123,4 @@ async def complete_node(node_run_id: str) -> None:
     work = await transitions.load(ctx.engine.db, uuid.UUID(node_run_id))
     if work is None or work.status in transitions.TERMINAL or work.fal_request_id is None:
         return
-    try:
-        result = await ctx.fal.result(work.model_id, work.fal_request_id)
-    except FalUnavailable:
-        raise
-    except FalError as exc:
-        await outcomes.announce(ctx, work, await transitions.fail(ctx.engine.db, work, str(exc)))
-        return
-    await outcomes.announce(ctx, work, await outcomes.succeed(ctx, work, result))
+    await outcomes.complete(ctx, work)

@@ -175,8 +175,12 @@ class Follower:
         runs = list({t.work.run_id for t in self.tracked.values()})
         if not runs:
             return set()
-        flags = await self._ctx.engine.cancel_flags(runs)
-        return {run for run, flagged in zip(runs, flags, strict=True) if flagged}
+        # PostgreSQL, not a Redis flag: a cancel must survive a Redis failover.
+        async with self._ctx.engine.db.as_service() as conn:
+            rows = await conn.fetch(
+                "select id from public.runs where id = any($1) and status = 'CANCELLED'", runs
+            )
+        return {r["id"] for r in rows}
 
     async def _step(self, tracked: Tracked, cancelled: bool) -> None:
         if tracked.busy:
@@ -214,7 +218,12 @@ class Follower:
             await outcomes.announce(ctx, work, transition)
             return True
         try:
-            polled = await ctx.fal.poll(work.model_id, str(work.fal_request_id), tracked.logs_seen)
+            polled = await ctx.fal.poll(
+                work.model_id,
+                str(work.fal_request_id),
+                tracked.logs_seen,
+                with_logs=tracked.seen_running,
+            )
         except FalUnavailable:
             tracked.failures += 1  # fal still works on it; ask again next round
             return False
@@ -249,11 +258,9 @@ class Follower:
         return False
 
     async def _complete(self, work: NodeWork) -> None:
-        # Through a message, like the webhook: one code path records results, and a worker
-        # with spare threads (not this loop) probes videos.
-        async with self._ctx.engine.db.as_service() as conn:
-            await outbox.add(conn, [outbox.complete(work.id)])
-        await self._ctx.engine.relay()
+        # At once, here: a message would add a round trip through Redis. fal's webhook
+        # may race this through `complete_node`; the guarded transition keeps one.
+        await outcomes.complete(self._ctx, work)
 
     def _past_deadline(self, work: NodeWork) -> bool:
         if work.started_at is None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from services.assets.media_probe import probe_video
+from services.fal.gateway import FalError, FalUnavailable
 from services.runs import inputs as node_io
 from services.runs import transitions
 from services.runs.transitions import NodeWork, Transition
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
     from jobs.context import WorkerContext
 
 log = logging.getLogger(__name__)
+
+
+async def complete(ctx: WorkerContext, work: NodeWork) -> None:
+    """fal says the request is done: record its result (or its error)."""
+    assert work.fal_request_id is not None
+    try:
+        result = await ctx.fal.result(work.model_id, work.fal_request_id)
+    except FalUnavailable:
+        raise  # worth asking again
+    except FalError as exc:
+        await announce(ctx, work, await transitions.fail(ctx.engine.db, work, str(exc)))
+        return
+    await announce(ctx, work, await succeed(ctx, work, result))
 
 
 async def succeed(ctx: WorkerContext, work: NodeWork, result: dict[str, Any]) -> Transition:

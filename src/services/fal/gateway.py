@@ -76,11 +76,14 @@ class FalGateway:
             raise _translate(exc) from exc
         return str(handle.request_id)
 
-    async def poll(self, model_id: str, request_id: str, logs_seen: int) -> Polled:
-        """One look at a request: its progress, or that it finished (then fetch `result`)."""
+    async def poll(
+        self, model_id: str, request_id: str, logs_seen: int, *, with_logs: bool = True
+    ) -> Polled:
+        """One look at a request: its progress, or that it finished (then fetch `result`).
+        Logs only once it runs: a queued request has none, and they are the heavy part."""
         try:
             handle = await self._client.get_handle(model_id, request_id)
-            status = await handle.status(with_logs=True)
+            status = await handle.status(with_logs=with_logs)
         except (fal_client.client.FalClientError, httpx.HTTPError, OSError, KeyError) as exc:
             raise _translate(exc) from exc
         if isinstance(status, fal_client.Completed):

@@ -43,24 +43,12 @@ class Engine:
             log.warning("outbox relay failed; the workers will retry it", exc_info=True)
 
     async def publish(self, run_id: uuid.UUID, node_run_ids: Iterable[uuid.UUID] = ()) -> None:
-        """Tells subscribers what changed; the state itself is already committed."""
-        changed = list(node_run_ids)
-        for node_run_id in changed:
-            await events.publish(self.redis, run_id, node_run_id)
-        if not changed:
-            await events.publish(self.redis, run_id)
-
-    async def request_cancel(self, run_id: uuid.UUID) -> None:
-        await self.redis.set(cancel_flag(run_id), "1", ex=86_400)
-
-    async def cancel_requested(self, run_id: uuid.UUID) -> bool:
-        return bool(await self.redis.exists(cancel_flag(run_id)))
-
-    async def cancel_flags(self, run_ids: list[uuid.UUID]) -> list[bool]:
-        """One round trip for every run a follower watches."""
-        found = await self.redis.mget([cancel_flag(r) for r in run_ids])
-        return [value is not None for value in found]
-
-
-def cancel_flag(run_id: uuid.UUID) -> str:
-    return f"lattice:cancel:{run_id}"
+        """Tells subscribers what changed. The state is already committed, so Redis being
+        away loses no state: the event hubs end their streams when they reconnect, and
+        clients resubscribe for a fresh snapshot."""
+        changed: list[uuid.UUID | None] = [*node_run_ids] or [None]
+        try:
+            for node_run_id in changed:
+                await events.publish(self.redis, run_id, node_run_id)
+        except (aioredis.RedisError, OSError):
+            log.warning("could not announce a change of run %s", run_id, exc_info=True)

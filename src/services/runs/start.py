@@ -6,12 +6,19 @@ import time
 import uuid
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from services.accounts.viewer import Viewer
 from services.assets.url_safety import check_public_https_url
 from services.billing import ledger
 from services.billing.pricing import estimate
-from services.platform.errors import NotFound, RateLimited, UpgradeRequired, ValidationFailed
+from services.platform.errors import (
+    NotFound,
+    RateLimited,
+    Unavailable,
+    UpgradeRequired,
+    ValidationFailed,
+)
 from services.runs import outbox
 from services.runs.engine import Engine
 from services.runs.reads import RUN_COLUMNS, RunRecord
@@ -175,9 +182,12 @@ async def _check_given_inputs(conn: asyncpg.Connection, graph: Graph, selected: 
 async def _rate_limit(engine: Engine, viewer: Viewer) -> None:
     window = int(time.time() // 60)
     key = f"lattice:rate:runs:{viewer.id}:{window}"
-    count = await engine.redis.incr(key)
-    if count == 1:
-        await engine.redis.expire(key, 120)
+    try:
+        count = await engine.redis.incr(key)
+        if count == 1:
+            await engine.redis.expire(key, 120)
+    except (RedisError, OSError) as exc:
+        raise Unavailable("Runs cannot start for a moment; try again shortly") from exc
     if count > engine.settings.RUNS_PER_MINUTE:
         retry = 60 - int(time.time() % 60)
         raise RateLimited(f"Too many runs; try again in {retry} s", retryAfterSeconds=retry)
@@ -190,8 +200,6 @@ async def cancel_run(engine: Engine, viewer: Viewer, run_id: uuid.UUID) -> RunRe
         raise NotFound("Run", str(run_id))
     if row["status"] in TERMINAL_RUN:
         return RunRecord.from_row(row)
-    # Workers following fal requests see this flag and cancel them.
-    await engine.request_cancel(run_id)
     async with engine.db.as_service() as conn:
         await conn.execute("select 1 from public.runs where id = $1 for update", run_id)
         stopped = await conn.fetch(

@@ -106,8 +106,9 @@ def validate(graph: Graph, *, role: Role, owned_loras: Mapping[str, str]) -> Non
         problems.raise_if_any()
     nodes = _check_nodes(graph, role, owned_loras, problems)
     _check_edges(graph, nodes, problems)
-    problems.raise_if_any()
+    # A cycle is reported beside wrongly typed wires (a user fixing one should hear of both).
     _check_acyclic(graph, problems)
+    problems.raise_if_any()
     _check_required_inputs(graph, nodes, problems)
     problems.raise_if_any()
 
@@ -252,7 +253,8 @@ def _check_edges(graph: Graph, specs: dict[str, ModelSpec], problems: ProblemLis
 def _check_acyclic(graph: Graph, problems: ProblemList) -> None:
     indegree = {n.id: 0 for n in graph.nodes}
     downstream: dict[str, list[str]] = defaultdict(list)
-    for edge in graph.edges:
+    # Wires to nodes that do not exist are reported by the edge check.
+    for edge in (e for e in graph.edges if e.source in indegree and e.target in indegree):
         indegree[edge.target] += 1
         downstream[edge.source].append(edge.target)
     ready = deque(n for n, d in indegree.items() if d == 0)

