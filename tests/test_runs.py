@@ -135,6 +135,9 @@ def statuses(events: list[dict[str, Any]], node_id: str) -> list[str]:
 async def test_flux_feeds_wan_and_both_outputs_are_real_files_in_the_gallery(
     live: LiveServer, pro: User
 ) -> None:
+    # Long enough on fal for its running state to be seen (at 20 ms a step it may finish
+    # between two looks, straight from queued to done).
+    await fal_local.control(latency_ms=120)
     workflow = await create(
         pro,
         flux_node(image_size="square"),

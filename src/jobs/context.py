@@ -57,6 +57,7 @@ async def _open() -> WorkerContext:
     fal_key = settings.FAL_KEY.get_secret_value() if settings.FAL_KEY else ""
     follower = Follower(
         poll_seconds=settings.FOLLOWER_POLL_SECONDS,
+        polls_per_second=settings.FOLLOWER_POLLS_PER_SECOND,
         concurrency=settings.FOLLOWER_CONCURRENCY,
         max_tracked=settings.FOLLOWER_MAX_TRACKED,
         lease_seconds=settings.NODE_LEASE_SECONDS,

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # this often, this many calls to fal at once, at most this many requests.
     FOLLOWER_POLL_SECONDS: float = Field(default=0.5, gt=0)
     FOLLOWER_CONCURRENCY: int = Field(default=64, ge=1)
+    # The polling budget of one worker process: with many requests in flight each is polled
+    # less often (completions still arrive at once by webhook).
+    FOLLOWER_POLLS_PER_SECOND: float = Field(default=100.0, gt=0)
     FOLLOWER_MAX_TRACKED: int = Field(default=5_000, ge=1)
     # A node queued this long without reaching fal lost its message: it is sent again.
     NODE_STALL_SECONDS: float = Field(default=120.0, gt=0)
