@@ -238,3 +238,34 @@ async def _viewer(live: LiveServer, user: User) -> Any:
     return await viewer_from_claims(
         live.runtime.db, {"sub": user.id, "role": "authenticated", "email": user.email}
     )
+
+
+async def test_cancel_racing_a_submission_charges_what_fal_started(
+    live: LiveServer, pro: User
+) -> None:
+    """The user cancels while fal has accepted the request but its answer (the request id)
+    has not reached the worker yet: cancel answers at once, the request is cancelled at fal
+    as soon as its id is known, and what fal had started is charged, nothing more."""
+    await fal_local.control(latency_ms=200, submit_delay_ms=1500)
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"race {uuid.uuid4()}")))
+    deadline = time.monotonic() + 20
+    while (await fal_local.state())["counters"]["submits"].get("fal-ai/flux/dev", 0) < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    cancelled = await pro.gql("mutation($id: ID!) { cancelRun(id: $id) { status } }", id=run_id)
+    assert "errors" not in cancelled, cancelled
+    assert cancelled["data"]["cancelRun"]["status"] == "CANCELLED"
+    cancels_before = (await fal_local.state())["counters"]["cancels"]
+    deadline = time.monotonic() + 20
+    while (await fal_local.state())["counters"]["cancels"] <= cancels_before:
+        assert time.monotonic() < deadline, "the request was never cancelled at fal"
+        await asyncio.sleep(0.05)
+    finished = await wait_for_run(pro, run_id)
+    node = finished["nodeRuns"][0]
+    assert (finished["status"], node["status"]) == ("CANCELLED", "CANCELLED")
+    # fal had started it when the id arrived: charged its estimate, the rest released.
+    assert finished["costCents"] == finished["estimatedCostCents"] > 0
+    deadline = time.monotonic() + 10
+    while (await credits(pro))["reservedCents"] != 0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)

@@ -322,6 +322,7 @@ def create_app(control: Control, base_url: str, cdn: MediaStore, webhooks: Webho
             **server.urls(job),
             "queue_position": len(server.waiting) - 1 if job.id in server.waiting else 0,
         }
+        await asyncio.sleep(server.control.submit_delay_ms / 1000)
         return JSONResponse(body, 200, headers={"x-fal-request-id": job.id})
 
     def find(request: Request) -> Job | None:

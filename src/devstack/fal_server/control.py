@@ -30,6 +30,9 @@ class Control:
     latency_ms: int = 150  # per inference step
     steps: int = 8
     concurrency: int = 4
+    # The request is accepted (and starts) at once, but the answer to the submit is late:
+    # the window in which a client does not know the request id yet.
+    submit_delay_ms: int = 0
     faults: list[Fault] = field(default_factory=list)
     submits: Counter[str] = field(default_factory=Counter)
     cancels: int = 0
@@ -42,9 +45,10 @@ class Control:
         return None
 
     def configure(self, body: dict[str, Any]) -> None:
-        for name in ("latency_ms", "steps", "concurrency"):
+        for name in ("latency_ms", "steps", "concurrency", "submit_delay_ms"):
             if name in body:
-                setattr(self, name, max(0 if name == "latency_ms" else 1, int(body[name])))
+                low = 0 if name in ("latency_ms", "submit_delay_ms") else 1
+                setattr(self, name, max(low, int(body[name])))
         if "faults" in body:
             self.faults = [Fault(**f) for f in body["faults"]]
 
@@ -53,6 +57,7 @@ class Control:
             "latency_ms": self.latency_ms,
             "steps": self.steps,
             "concurrency": self.concurrency,
+            "submit_delay_ms": self.submit_delay_ms,
             "faults": [vars(f) for f in self.faults],
             "counters": {"submits": dict(self.submits), "cancels": self.cancels},
         }
