@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import websockets
 
 
 @dataclass
@@ -170,3 +174,29 @@ async def credits(user: User) -> dict[str, int]:
         "{ viewer { credits { freeRemaining periodUsageCents reservedCents } } }"
     )
     return dict(data["viewer"]["credits"])
+
+
+@contextlib.asynccontextmanager
+async def run_events_socket(
+    base_url: str, token: str, run_id: str, document: str = RUN_EVENTS
+) -> AsyncIterator[websockets.ClientConnection]:
+    """A graphql-transport-ws connection, initialised with the token and subscribed (id "1")
+    to `document` for the run; read its messages with `json.loads(await ws.recv())`."""
+    url = base_url.replace("http", "ws") + "/graphql"
+    async with websockets.connect(
+        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        variables = {"runId": run_id}
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": document, "variables": variables},
+                }
+            )
+        )
+        yield ws

