@@ -64,7 +64,7 @@ def service_urls(data_dir: Path) -> Iterator[dict[str, str]]:
             handle.terminate()
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
@@ -76,7 +76,7 @@ async def database_url(service_urls: dict[str, str]) -> AsyncIterator[str]:
     name = f"lattice_test_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'create database "{name}"')
-    url = _with_database(admin_url, name)
+    url = with_database(admin_url, name)
     await migrate(url)
     yield url
     await admin.execute(f'drop database "{name}" with (force)')

