@@ -62,6 +62,7 @@ class Follower:
         self._deadline_seconds = deadline_seconds
         self._stall_seconds = stall_seconds
         self._next_recovery = 0.0
+        self._next_renewal = 0.0
         self.tracked: dict[uuid.UUID, Tracked] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -172,8 +173,11 @@ class Follower:
             self.adopt(work)
 
     async def _renew_leases(self) -> None:
-        if not self.tracked:
+        # A third of the lease is plenty of margin; renewing every round would rewrite
+        # every followed row twice a second.
+        if not self.tracked or time.monotonic() < self._next_renewal:
             return
+        self._next_renewal = time.monotonic() + self._lease_seconds / 3
         async with self._ctx.engine.db.as_service() as conn:
             await conn.execute(
                 """
