@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from services.accounts.viewer import Role, Viewer
 from services.billing.stripe_gateway import StripeGateway, StripeRejected, StripeUnavailable
+from services.billing.subscriptions import LIVE_STATUSES
 from services.platform.database import Database
 from services.platform.errors import NotAvailable, Unavailable, UpgradeRequired, ValidationFailed
 
@@ -25,11 +26,13 @@ async def start_checkout(
             "select role, stripe_customer_id, subscription_status from public.profiles where id = $1",
             viewer.id,
         )
-    if profile["role"] != Role.FREE.value or profile["subscription_status"] in (
-        "active",
-        "trialing",
-        "past_due",
-    ):
+    if profile["role"] == Role.ADMIN.value:
+        raise ValidationFailed.single(
+            "ALREADY_SUBSCRIBED",
+            "Admins need no subscription: their usage is charged to the platform",
+            field="plan",
+        )
+    if profile["role"] == Role.PRO.value or profile["subscription_status"] in LIVE_STATUSES:
         raise ValidationFailed.single(
             "ALREADY_SUBSCRIBED",
             "You already have Pro: manage it from the billing portal",
