@@ -35,7 +35,8 @@ test("export a workflow as JSON and import it again; a bad file is explained", a
   const bad = `${OUT}not-a-workflow.json`;
   writeFileSync(bad, JSON.stringify({ hello: "world" }));
   await page.getByTestId("import-workflow").setInputFiles(bad);
-  await page.getByText("not a Lattice workflow file").waitFor();
+  // The toast and its screen-reader announcement both carry the words.
+  await page.getByText("not a Lattice workflow file").first().waitFor();
   await shot(page, "import-bad-file");
 
   await page.getByTestId("import-workflow").setInputFiles(path);
