@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import dramatiq
 
-from jobs.broker import broker, settings
+from jobs.broker import broker, schedule_once, settings
 from jobs.context import worker_context
 from services.billing import subscriptions, usage
 from services.billing.stripe_gateway import StripeUnavailable
-from services.runs.dispatch import BILLING_QUEUE, REPORT_USAGE, send_usage_reports
+from services.runs import outbox
+from services.runs.dispatch import BILLING_QUEUE, REPORT_USAGE
 
 log = logging.getLogger(__name__)
 SWEEP_SLOT_KEY = "lattice:billing:sweep-scheduled"
@@ -56,7 +57,9 @@ async def billing_sweep() -> None:
             due = await asyncio.to_thread(_not_recently_resent, stale)
             if due:
                 log.info("re-sending %d unreported charges to Stripe", len(due))
-                await asyncio.to_thread(send_usage_reports, broker, due)
+                async with ctx.engine.db.as_service() as conn:
+                    await outbox.add(conn, outbox.report_usage(due))
+                await ctx.engine.relay()
     finally:
         schedule_sweep()
 
@@ -73,7 +76,4 @@ def _not_recently_resent(ledger_ids: list[int]) -> list[int]:
 
 
 def schedule_sweep() -> None:
-    # However many worker processes start, one round is scheduled per interval.
-    interval = settings.BILLING_SWEEP_INTERVAL_SECONDS
-    if broker.client.set(SWEEP_SLOT_KEY, "1", nx=True, px=max(1, int(interval * 1000) - 50)):
-        billing_sweep.send_with_options(delay=int(interval * 1000))
+    schedule_once(SWEEP_SLOT_KEY, billing_sweep, settings.BILLING_SWEEP_INTERVAL_SECONDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import dramatiq
 
@@ -21,3 +22,11 @@ broker = make_broker(
     maintenance_chance=settings.QUEUE_MAINTENANCE_CHANCE,
 )
 dramatiq.set_broker(broker)
+
+
+def schedule_once(slot_key: str, actor: dramatiq.Actor[..., Any], every_seconds: float) -> None:
+    """Schedules the next round of a periodic actor; however many worker processes call it,
+    one round is scheduled per interval (the slot key expires just before it is due)."""
+    every_ms = max(1, int(every_seconds * 1000))
+    if broker.client.set(slot_key, "1", nx=True, px=max(1, every_ms - 50)):
+        actor.send_with_options(delay=every_ms)

@@ -6,7 +6,7 @@ import logging
 
 import dramatiq
 
-from jobs.broker import broker
+from jobs.broker import broker, schedule_once
 from jobs.context import worker_context
 from services.assets.persist import purge_expired
 
@@ -32,6 +32,4 @@ async def purge_expired_assets() -> None:
 
 
 def schedule_purge() -> None:
-    # However many worker processes start, one round is scheduled per interval.
-    if broker.client.set(PURGE_SLOT_KEY, "1", nx=True, ex=PURGE_EVERY_SECONDS - 5):
-        purge_expired_assets.send_with_options(delay=PURGE_EVERY_SECONDS * 1000)
+    schedule_once(PURGE_SLOT_KEY, purge_expired_assets, PURGE_EVERY_SECONDS)

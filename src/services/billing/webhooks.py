@@ -14,6 +14,7 @@ from services.billing.stripe_gateway import StripeGateway, SubscriptionState
 from services.billing.subscriptions import RoleChange, apply_subscription
 from services.platform.config import Settings
 from services.platform.database import Database
+from services.platform.webhook_log import first_delivery
 
 log = logging.getLogger(__name__)
 HANDLED = (
@@ -35,15 +36,7 @@ async def handle_event(
     # Stripe delivers the event again later.
     sub = await _subscription_of(stripe, kind, obj) if kind in HANDLED else None
     async with db.as_service() as conn:
-        fresh = await conn.fetchval(
-            """
-            insert into public.webhook_events (source, event_id, event_type) values ('stripe', $1, $2)
-            on conflict do nothing returning event_id
-            """,
-            str(event["id"]),
-            kind,
-        )
-        if fresh is None:
+        if not await first_delivery(conn, "stripe", str(event["id"]), kind):
             return None  # delivered before; its effect is already committed
         if kind == "checkout.session.completed":
             await _link_customer(conn, obj)

@@ -11,7 +11,6 @@ from typing import Any, Literal
 import fal_client
 import httpx
 
-POLL_INTERVAL_SECONDS = 0.25
 STEP = re.compile(r"(\d+)\s*/\s*(\d+)")
 
 
@@ -61,9 +60,8 @@ class Stopped:
 
 
 class FalGateway:
-    def __init__(self, key: str, *, poll_interval: float = POLL_INTERVAL_SECONDS) -> None:
+    def __init__(self, key: str) -> None:
         self._client = fal_client.AsyncClient(key=key)
-        self._poll_interval = poll_interval
 
     async def submit(
         self, model_id: str, arguments: dict[str, Any], *, webhook_url: str | None = None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from services.platform.webhook_log import first_delivery
 from services.runs import outbox
 from services.runs.engine import Engine
 
@@ -19,14 +20,7 @@ async def request_finished(engine: Engine, request_id: str) -> bool:
         )
         if node_run_id is None:
             return False
-        fresh = await conn.fetchval(
-            """
-            insert into public.webhook_events (source, event_id, event_type)
-            values ('fal', $1, 'request.completed') on conflict do nothing returning event_id
-            """,
-            request_id,
-        )
-        if fresh is None:
+        if not await first_delivery(conn, "fal", request_id, "request.completed"):
             return False
         await outbox.add(conn, [outbox.complete(node_run_id)])
     await engine.relay()

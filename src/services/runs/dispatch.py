@@ -17,16 +17,6 @@ BILLING_QUEUE = "billing"
 REPORT_USAGE = "report_usage"
 
 
-def send_nodes(broker: dramatiq.Broker, node_run_ids: list[str]) -> None:
-    for node_run_id in node_run_ids:
-        send(broker, EXECUTE_NODE, node_run_id)
-
-
-def send_usage_reports(broker: dramatiq.Broker, ledger_ids: list[int]) -> None:
-    for ledger_id in ledger_ids:
-        send(broker, REPORT_USAGE, ledger_id, queue=BILLING_QUEUE)
-
-
 def make_broker(
     redis_url: str, *, heartbeat_timeout_ms: int = 60_000, maintenance_chance: int = 1000
 ) -> RedisBroker:

@@ -213,12 +213,7 @@ async def succeed(
                 work.id,
                 asset["output_index"],
             )
-        charge = await ledger.settle_node(conn, work.id, cost_cents)
-        await conn.execute(
-            "update public.runs set cost_cents = cost_cents + $2 where id = $1",
-            work.run_id,
-            cost_cents,
-        )
+        charge = await _charge(conn, work, cost_cents)
         to_send = await _queue_ready(conn, work)
         await outbox.add(
             conn, [*outbox.execute(to_send), *outbox.report_usage(_reportable(charge))]
@@ -314,12 +309,15 @@ async def _settle_or_release(
     if charge_cents <= 0:
         await ledger.release_node(conn, work.id)
         return None
+    return await _charge(conn, work, charge_cents)
+
+
+async def _charge(conn: asyncpg.Connection, work: NodeWork, cents: int) -> int | None:
+    """Settles the node in the ledger and adds its cost to the run's."""
     await conn.execute(
-        "update public.runs set cost_cents = cost_cents + $2 where id = $1",
-        work.run_id,
-        charge_cents,
+        "update public.runs set cost_cents = cost_cents + $2 where id = $1", work.run_id, cents
     )
-    return await ledger.settle_node(conn, work.id, charge_cents)
+    return await ledger.settle_node(conn, work.id, cents)
 
 
 def _reportable(charge: int | None) -> list[int]:
