@@ -40,9 +40,11 @@ pytest_plugins = ["fal_plugin", "stripe_plugin"]
 @pytest.fixture(scope="session")
 def test_redis_url(service_urls: dict[str, str]) -> str:
     """A Redis database of the tests' own, so a dev stack on the same server never takes
-    (or gives) queue messages; emptied at the start of the session."""
+    (or gives) queue messages; emptied at the start of the session. Two sessions on one
+    Redis at once each set their own LATTICE_TEST_REDIS_DB."""
     parts = urlsplit(service_urls["REDIS_URL"])
-    url = urlunsplit(parts._replace(path="/13"))
+    database = int(os.environ.get("LATTICE_TEST_REDIS_DB", "13"))
+    url = urlunsplit(parts._replace(path=f"/{database}"))
     redis_sync.Redis.from_url(url).flushdb()
     return url
 
