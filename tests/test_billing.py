@@ -593,17 +593,16 @@ async def test_the_platform_daily_limit_stops_new_runs_including_admins(
     admin = await sign_in(client, role="ADMIN")
     created = await admin.data(CREATE, input={"name": "limit", "nodes": [flux_node()], "edges": []})
     limit = live.settings.PLATFORM_DAILY_SPEND_LIMIT_CENTS
+    today = "(now() at time zone 'utc')::date"
     async with live.runtime.db.as_service() as conn:
-        spent = await conn.fetchval(
-            """
-            insert into public.platform_daily_spend as s (day, cents) values ((now() at time zone 'utc')::date, 0)
-            on conflict (day) do update set cents = s.cents returning cents
-            """
-        )
-        # Today's spend stands just under the limit.
+        spent = await conn.fetchval(f"select public.platform_spend_on({today})")
+        # Today's spend stands just under the limit (on one of the day's rows).
         await conn.execute(
-            "update public.platform_daily_spend set cents = $1 where day = (now() at time zone 'utc')::date",
-            limit - 1,
+            f"""
+            insert into public.platform_daily_spend as s (day, shard, cents) values ({today}, 0, $1)
+            on conflict (day, shard) do update set cents = s.cents + excluded.cents
+            """,
+            limit - 1 - spent,
         )
     try:
         result = await admin.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
@@ -612,12 +611,47 @@ async def test_the_platform_daily_limit_stops_new_runs_including_admins(
     finally:
         async with live.runtime.db.as_service() as conn:
             await conn.execute(
-                "update public.platform_daily_spend set cents = cents - $1 where"
-                " day = (now() at time zone 'utc')::date",
+                f"update public.platform_daily_spend set cents = cents - $1 where day = {today} and shard = 0",
                 limit - 1 - spent,
             )
     ok = await admin.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
     assert error_codes(ok) == []
+
+
+async def test_run_starts_of_different_users_do_not_queue_behind_one_platform_row(
+    live: LiveServer, client: httpx.AsyncClient
+) -> None:
+    """Every reservation counts toward the platform's daily spend; one user's open
+    transaction must not hold up another user's run start (it did: one row per day)."""
+    first = await sign_in(client, role="PRO")
+    async with live.runtime.db.as_service() as conn:
+        shard_of = "select abs(hashtext($1::text)) % 16"
+        first_shard = await conn.fetchval(shard_of, first.id)
+        second = await sign_in(client, role="PRO")
+        while await conn.fetchval(shard_of, second.id) == first_shard:
+            second = await sign_in(client, role="PRO")
+    created = await second.data(CREATE, input={"name": "p", "nodes": [flux_node()], "edges": []})
+    blocker = await asyncpg.connect(str(live.settings.DATABASE_URL))
+    try:
+        # The first user's spending sits uncommitted, as in a run start or settlement.
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(
+            """
+            insert into public.credit_ledger (user_id, entry, amount_cents, period, idempotency_key, payer)
+            values ($1, 'RESERVE', 5, $2, $3, 'PLATFORM')
+            """,
+            uuid.UUID(first.id),
+            current_period(),
+            f"test-hold:{uuid.uuid4()}",
+        )
+        started = await asyncio.wait_for(
+            second.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex), 20
+        )
+        assert error_codes(started) == []
+        await transaction.rollback()
+    finally:
+        await blocker.close()
 
 
 async def test_guests_get_no_free_credits_and_must_sign_up_to_run(

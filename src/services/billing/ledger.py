@@ -123,19 +123,39 @@ def effective_cap(spending_cap_cents: int | None, default_cap_cents: int) -> int
     return default_cap_cents if spending_cap_cents is None else spending_cap_cents
 
 
+# Far from the platform's limit, run starts read today's spend without locks (the starts
+# in flight at once can pass it by at most their own estimates, a sliver of a day's limit);
+# within this fraction of it they lock every row of the day, so the last cents are exact.
+STRICT_PLATFORM_FRACTION = 0.9
+
+
 async def _check_platform_limit(conn: asyncpg.Connection, total: int, limit: int) -> None:
-    # Locking today's row serializes run starts platform-wide for the rest of this short
-    # transaction, so concurrent starts cannot pass the limit together.
-    spent = await conn.fetchval(
-        """
-        insert into public.platform_daily_spend as s (day, cents) values ((now() at time zone 'utc')::date, 0)
-        on conflict (day) do update set cents = s.cents returning cents
-        """
-    )
+    spent = await conn.fetchval("select public.platform_spend_on((now() at time zone 'utc')::date)")
+    if spent + total > limit * STRICT_PLATFORM_FRACTION:
+        spent = await _lock_platform_day(conn)
     if spent + total > limit:
         raise Unavailable(
             "Lattice has reached its spending limit for today; runs start again at midnight UTC"
         )
+
+
+async def _lock_platform_day(conn: asyncpg.Connection) -> int:
+    """Today's spend, with every row of the day locked (in shard order, so two strict
+    starts never deadlock) until this transaction ends."""
+    await conn.execute(
+        """
+        insert into public.platform_daily_spend (day, shard, cents)
+        select (now() at time zone 'utc')::date, shard, 0 from generate_series(0, 15) as shard
+        on conflict (day, shard) do nothing
+        """
+    )
+    rows = await conn.fetch(
+        """
+        select cents from public.platform_daily_spend
+        where day = (now() at time zone 'utc')::date order by shard for update
+        """
+    )
+    return sum(int(r["cents"]) for r in rows)
 
 
 async def period_totals(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[int, int, int]:
