@@ -1,0 +1,28 @@
+"""LoRAs the viewer has added."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from services.workflows.loras import LoraRecord
+
+
+@strawberry.type
+class Lora:
+    id: strawberry.ID
+    name: str
+    url: str
+    base_model: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: LoraRecord) -> Lora:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            name=record.name,
+            url=record.url,
+            base_model=record.base_model,
+            created_at=record.created_at,
+        )
