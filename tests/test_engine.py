@@ -82,6 +82,20 @@ async def test_completed_requests_arrive_by_signed_webhook(live: LiveServer, pro
         await asyncio.sleep(0.05)
 
 
+async def test_a_webhook_delivers_the_result_itself(live: LiveServer, pro: User) -> None:
+    """fal's signed webhook carries the result: the node completes with its image even while
+    fal's result endpoint fails, and without a second request to fetch it."""
+    await fal_local.control(
+        faults=[{"on": "result", "status": 500, "times": 10_000, "model": "fal-ai/flux/dev"}]
+    )
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"carried {uuid.uuid4()}")))
+    finished = await wait_for_run(pro, run_id)
+    assert finished["status"] == "SUCCEEDED"
+    [node] = finished["nodeRuns"]
+    assert node["outputs"] and node["outputs"][0]["url"].startswith("http")
+    assert await ledger_of(live, run_id) == [("RESERVE", 3), ("CHARGE", 3), ("RELEASE", 3)]
+
+
 async def test_forged_stale_and_tampered_fal_webhooks_are_refused(
     live: LiveServer, client: httpx.AsyncClient
 ) -> None:
@@ -172,8 +186,10 @@ async def test_one_worker_follows_many_requests_at_once(
 async def test_a_transient_fal_error_while_following_does_not_fail_the_node(
     live: LiveServer, pro: User
 ) -> None:
+    # No webhook: the follower's status polls are all that moves the node on.
     await fal_local.control(
         latency_ms=60,
+        webhooks={"drop": 100},
         faults=[{"on": "poll", "status": 500, "times": 6, "model": "fal-ai/flux/dev"}],
     )
     run_id = await run(pro, await create(pro, flux_node(prompt=f"flaky {uuid.uuid4()}")))

@@ -66,7 +66,11 @@ def _start_stack(
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": urlunsplit(urlsplit(services["REDIS_URL"])._replace(path=f"/{os.environ.get('LATTICE_E2E_REDIS_DB', '14')}")),
+        "REDIS_URL": urlunsplit(
+            urlsplit(services["REDIS_URL"])._replace(
+                path=f"/{os.environ.get('LATTICE_E2E_REDIS_DB', '14')}"
+            )
+        ),
         "PORT": str(port),
         "LATTICE_FAL_PORT": str(fal_port),
         "LATTICE_FAL_CDN_PORT": str(cdn_port),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import dramatiq
 import httpx
@@ -117,10 +118,10 @@ async def _start(ctx: WorkerContext, work: NodeWork) -> Transition:
         isinstance(exc, FalUnavailable | httpx.HTTPError) or retries < 3
     ),
 )
-async def complete_node(node_run_id: str) -> None:
-    """fal says the request is done (its webhook, or the follower saw it)."""
+async def complete_node(node_run_id: str, result: dict[str, Any] | None = None) -> None:
+    """fal says the request is done (its webhook, with the result when it succeeded)."""
     ctx = await worker_context()
     work = await transitions.load(ctx.engine.db, uuid.UUID(node_run_id))
     if work is None or work.status in transitions.TERMINAL or work.fal_request_id is None:
         return
-    await outcomes.complete(ctx, work)
+    await outcomes.complete(ctx, work, result)

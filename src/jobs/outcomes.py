@@ -22,11 +22,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def complete(ctx: WorkerContext, work: NodeWork) -> None:
-    """fal says the request is done: record its result (or its error)."""
+async def complete(
+    ctx: WorkerContext, work: NodeWork, result: dict[str, Any] | None = None
+) -> None:
+    """fal says the request is done: record its result (fetched unless fal's signed webhook
+    delivered it), or its error."""
     assert work.fal_request_id is not None
     try:
-        result = await ctx.fal.result(work.model_id, work.fal_request_id)
+        if result is None:
+            result = await ctx.fal.result(work.model_id, work.fal_request_id)
     except FalUnavailable:
         raise  # worth asking again
     except FalError as exc:

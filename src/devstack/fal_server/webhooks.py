@@ -100,6 +100,9 @@ class Webhooks:
         self.signer = signer
         self.delivery = delivery
         self._tasks: set[asyncio.Task[None]] = set()
+        # One client for every delivery: a client per webhook paid a TLS context and a
+        # connection each, which is the stand-in's cost, not anything fal adds.
+        self._http: httpx.AsyncClient | None = None
 
     def send(self, url: str, request_id: str, body: dict[str, Any]) -> None:
         if self.delivery.drop > 0:
@@ -115,24 +118,26 @@ class Webhooks:
         await asyncio.sleep(self.delivery.delay_ms / 1000)
         data = json.dumps(body).encode()
         wait = self.delivery.first_retry_seconds
-        async with httpx.AsyncClient(timeout=15, trust_env=False) as http:
-            for attempt in range(1, ATTEMPTS + 1):
-                headers = {
-                    "Content-Type": "application/json",
-                    **self.signer.headers(request_id, data),
-                }
-                self.delivery.counters["sent"] += 1
-                try:
-                    response = await http.post(url, content=data, headers=headers)
-                    if response.is_success:
-                        self.delivery.counters["delivered"] += 1
-                        return
-                    problem = f"HTTP {response.status_code}"
-                except httpx.HTTPError as exc:
-                    problem = str(exc) or type(exc).__name__
-                log.info("webhook %s attempt %d failed: %s", url, attempt, problem)
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, 30)
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=15, trust_env=False)
+        http = self._http
+        for attempt in range(1, ATTEMPTS + 1):
+            headers = {
+                "Content-Type": "application/json",
+                **self.signer.headers(request_id, data),
+            }
+            self.delivery.counters["sent"] += 1
+            try:
+                response = await http.post(url, content=data, headers=headers)
+                if response.is_success:
+                    self.delivery.counters["delivered"] += 1
+                    return
+                problem = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                problem = str(exc) or type(exc).__name__
+            log.info("webhook %s attempt %d failed: %s", url, attempt, problem)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 30)
         self.delivery.counters["failed"] += 1
 
 

@@ -44,8 +44,8 @@ async def stripe_webhook(request: Request) -> JSONResponse:
 
 
 async def fal_webhook(request: Request) -> JSONResponse:
-    """fal says a request finished: hand it to a worker (which fetches and records the
-    result). Recorded once per request, so a repeated webhook sends nothing twice."""
+    """fal says a request finished: hand it to a worker, with the result the signed body
+    carries. Recorded once per request, so a repeated webhook sends nothing twice."""
     runtime: Runtime = request.app.state.runtime
     body = await _read_capped(request)
     if body is None:
@@ -55,7 +55,7 @@ async def fal_webhook(request: Request) -> JSONResponse:
     except InvalidFalWebhook:
         log.warning("refused a fal webhook with a bad or stale signature")
         return JSONResponse({"error": "invalid signature"}, status_code=400)
-    await completions.request_finished(runtime.engine, str(payload["request_id"]))
+    await completions.request_finished(runtime.engine, str(payload["request_id"]), payload)
     return JSONResponse({"received": True})
 
 

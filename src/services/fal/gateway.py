@@ -90,12 +90,18 @@ class FalGateway:
         return Polled(update=update, logs_seen=seen, done=False)
 
     async def result(self, model_id: str, request_id: str) -> dict[str, Any]:
+        """The result of a completed request. One call when it succeeded; only a failed one
+        costs a second, for its status, which words the error the way fal reports it."""
         try:
             handle = await self._client.get_handle(model_id, request_id)
+            response = await handle.client.get(handle.response_url)
+            if response.is_success:
+                result: dict[str, Any] = response.json()
+                return result
             status = await handle.status()
             if isinstance(status, fal_client.Completed) and status.error:
                 raise FalModelError(str(status.error))
-            return await self._result(handle)
+            raise _translate_response(response)
         except (fal_client.client.FalClientError, httpx.HTTPError, OSError, KeyError) as exc:
             raise _translate(exc) from exc
 
