@@ -3,10 +3,12 @@ the process's event loop, with bounded concurrency, so waiting on fal holds no t
 
 Each round it relays the outbox, adopts in-flight nodes nobody follows (their lease lapsed:
 a worker died, or Redis lost a message), renews the leases of what it follows, checks cancel
-flags, and polls fal for each request. Completion normally arrives by fal's webhook; the
-follower sees it too and sends `complete_node`, whichever is first wins (the transition is
-guarded). A transient fal or network error never fails a node: fal keeps working (and
-billing) on it, so the follower keeps asking until the node's deadline."""
+flags, drops what finished elsewhere, and polls fal for each request (for progress and
+logs). Completion normally arrives by fal's webhook, with the result; a request the follower
+sees finished is given one more poll interval for its webhook before the follower fetches
+the result itself (the transition is guarded, so either way one wins). A transient fal or
+network error never fails a node: fal keeps working (and billing) on it, so the follower
+keeps asking until the node's deadline."""
 
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ class Tracked:
     failures: int = 0
     busy: bool = field(default=False)
     next_poll: float = 0.0
+    # fal said it finished, but its webhook (which carries the result) may be on the way.
+    done_seen: bool = False
 
 
 class Follower:
@@ -53,8 +57,10 @@ class Follower:
         lease_seconds: float,
         deadline_seconds: float,
         stall_seconds: float,
+        expects_webhooks: bool,
     ) -> None:
         self._poll_seconds = poll_seconds
+        self._expects_webhooks = expects_webhooks
         self._polls_per_second = polls_per_second
         self._limit = asyncio.Semaphore(concurrency)
         self._max_tracked = max_tracked
@@ -80,8 +86,12 @@ class Follower:
     def adopt(self, work: NodeWork) -> None:
         """Follows a node this process just submitted (its lease is already ours)."""
         if work.id not in self.tracked and work.fal_request_id is not None:
+            # Not at once: a request just submitted is queued at fal, which we know.
             self.tracked[work.id] = Tracked(
-                work, work.fal_logs_seen, work.status == NodeStatus.RUNNING
+                work,
+                work.fal_logs_seen,
+                work.status == NodeStatus.RUNNING,
+                next_poll=time.monotonic() + self._poll_seconds,
             )
             self._wake.set()
 
@@ -105,7 +115,7 @@ class Follower:
         await self._recover_stalled()
         await self._adopt_orphans()
         await self._renew_leases()
-        cancelled = await self._cancelled_runs()
+        cancelled = await self._look_up()
         # fal's webhook reports completions; polling is for progress and the webhooks that
         # never come. Each request is polled at most every poll interval, and less often as
         # more are followed, so the process stays within its polling budget.
@@ -188,16 +198,26 @@ class Follower:
                 self._lease_seconds,
             )
 
-    async def _cancelled_runs(self) -> set[uuid.UUID]:
-        runs = list({t.work.run_id for t in self.tracked.values()})
-        if not runs:
+    async def _look_up(self) -> set[uuid.UUID]:
+        """Stops following nodes that finished elsewhere (fal's webhook reached another
+        worker), so nobody asks fal about them again, and returns the runs cancelled since
+        (read from PostgreSQL, not a Redis flag: a cancel must survive a Redis failover)."""
+        if not self.tracked:
             return set()
-        # PostgreSQL, not a Redis flag: a cancel must survive a Redis failover.
         async with self._ctx.engine.db.as_service() as conn:
             rows = await conn.fetch(
-                "select id from public.runs where id = any($1) and status = 'CANCELLED'", runs
+                """
+                select n.id, n.status in ('QUEUED', 'RUNNING') as active, r.id as run_id,
+                       r.status = 'CANCELLED' as cancelled
+                from public.node_runs n join public.runs r on r.id = n.run_id
+                where n.id = any($1)
+                """,
+                list(self.tracked),
             )
-        return {r["id"] for r in rows}
+        for row in rows:
+            if not row["active"]:
+                self.tracked.pop(row["id"], None)
+        return {r["run_id"] for r in rows if r["cancelled"] and r["active"]}
 
     async def _step(self, tracked: Tracked, cancelled: bool) -> None:
         if tracked.busy:
@@ -251,6 +271,11 @@ class Follower:
             return True
         tracked.failures = 0
         if polled.done:
+            if self._expects_webhooks and not tracked.done_seen:
+                # Its webhook brings the result in a moment; fetch it ourselves only if the
+                # node is still waiting a poll interval from now.
+                tracked.done_seen = True
+                return False
             await self._complete(work)
             return True
         update = polled.update
