@@ -13,7 +13,9 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         useTypeImports: true,
       },
-      presetConfig: { fragmentMasking: false },
+      // One document per operation (with its fragments) for Apollo's persisted query manifest
+      // generator; the ids Apollo sends are computed from its output, not from these hashes.
+      presetConfig: { fragmentMasking: false, persistedDocuments: true },
     },
   },
   silent: true,

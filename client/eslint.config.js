@@ -19,4 +19,8 @@ export default tseslint.config(
     // Functions passed to page.waitForFunction run in the browser.
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly", document: "readonly", window: "readonly", performance: "readonly", Element: "readonly", MutationObserver: "readonly", HTMLImageElement: "readonly", HTMLInputElement: "readonly", innerWidth: "readonly", navigator: "readonly", localStorage: "readonly", getComputedStyle: "readonly" } },
   },
+  {
+    files: ["scripts/**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+  },
 );

@@ -1,9 +1,12 @@
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, split } from "@apollo/client";
 import { setContext } from "@apollo/client/link/context";
 import { onError } from "@apollo/client/link/error";
+import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition, relayStylePagination } from "@apollo/client/utilities";
-import { createClient } from "graphql-ws";
+import { generatePersistedQueryIdsFromManifest } from "@apollo/persisted-query-lists";
+import { createClient, type Client } from "graphql-ws";
+import { persistedQueryIds } from "@/gql/persisted-query-ids";
 import { accessToken, sessionExpired } from "./session";
 
 function websocketUrl(): string {
@@ -21,7 +24,7 @@ export function createApolloClient(): ApolloClient<unknown> {
     if (graphQLErrors?.some((e) => e.extensions?.code === "UNAUTHENTICATED")) sessionExpired();
   });
   const ws = new GraphQLWsLink(
-    createClient({
+    withoutPersistedText(createClient({
       url: websocketUrl(),
       lazy: true,
       retryAttempts: 10,
@@ -30,18 +33,45 @@ export function createApolloClient(): ApolloClient<unknown> {
         const token = await accessToken();
         return token ? { Authorization: `Bearer ${token}` } : {};
       },
-    }),
+    })),
   );
   const http = ApolloLink.from([expired, auth, new HttpLink({ uri: "/graphql" })]);
-  const link = split(
+  const link = ApolloLink.from([split(
     ({ query }) => {
       const definition = getMainDefinition(query);
       return definition.kind === "OperationDefinition" && definition.operation === "subscription";
     },
     ws,
     http,
-  );
+  )]);
   return new ApolloClient({ link, cache: createCache() });
+}
+
+/**
+ * Trusted documents: the API runs only operations it knows by id (scripts/trusted-documents.mjs
+ * writes them to src/graph/trusted_documents.json at build time), so every request carries
+ * `extensions.persistedQuery = { version: 1, sha256Hash }` and never the text. The id is looked
+ * up by operation name in the build's manifest rather than hashed here: the manifest's text is
+ * GraphQL Code Generator's normalized print of the operation after Apollo's transforms, and
+ * `sha256Hash` is the SHA-256 (lowercase hex) of exactly that text. An id the API does not know
+ * is an error shown as such; falling back to sending the text would only be refused.
+ */
+export function trustedDocuments(): ApolloLink {
+  return createPersistedQueryLink({
+    ...generatePersistedQueryIdsFromManifest({ loadManifest: () => persistedQueryIds }),
+    retry: () => false,
+  });
+}
+
+/** graphql-ws insists on a string `query` in a subscribe message; with a persisted id it is
+ * empty, and the API finds the text from `extensions.persistedQuery`. */
+export function withoutPersistedText(client: Client): Client {
+  return {
+    ...client,
+    subscribe: (payload, sink) =>
+      client.subscribe(payload.extensions?.persistedQuery ? { ...payload, query: "" } : payload, sink),
+    iterate: (payload) => client.iterate(payload.extensions?.persistedQuery ? { ...payload, query: "" } : payload),
+  };
 }
 
 export function createCache(): InMemoryCache {
