@@ -48,7 +48,7 @@ def test_defaults_match_fal_and_schemas_are_valid() -> None:
 
 async def test_models_say_what_a_free_user_may_use_and_why_not(alice: User, pro: User) -> None:
     free = {m["id"]: m for m in (await alice.data(MODELS))["models"]}
-    assert set(free) == {FLUX, FLUX_LORA, WAN, WAN_LORA}
+    assert set(free) == {FLUX, FLUX_LORA, WAN, WAN_LORA, "lattice/text", "lattice/image"}
     assert free[FLUX]["allowed"] and free[FLUX]["whyNotAllowed"] is None
     assert not free[WAN]["allowed"] and "Pro" in free[WAN]["whyNotAllowed"]
     assert not free[FLUX_LORA]["allowed"]

@@ -276,7 +276,7 @@ async def test_running_one_target_node_reuses_its_cached_upstream(pro: User) -> 
         wan_node(resolution="480p", num_frames=17),
         edges=[wire()],
     )
-    await wait_for_run(pro, await start(pro, workflow))
+    await wait_for_run(pro, await start(pro, workflow, targets=["a"]))
     flux_before, wan_before = await submits(FLUX), await submits(WAN)
     rerun = await wait_for_run(pro, await start(pro, workflow, targets=["b"]))
     nodes = {n["nodeId"]: n["status"] for n in rerun["nodeRuns"]}
@@ -333,9 +333,11 @@ async def test_free_users_run_flux_until_their_allowance_is_spent(
 ) -> None:
     user = await sign_in(client)
     big = flux_node(image_size={"width": 2048, "height": 2048}, num_images=4)  # 5 MP x 4 = 50c
-    workflow = await create(user, big)
+    # Three workflows: a second run of one unchanged workflow would reuse its output, free.
     for _ in range(2):
+        workflow = await create(user, big)
         assert (await wait_for_run(user, await start(user, workflow)))["status"] == "SUCCEEDED"
+    workflow = await create(user, big)
     refused = await user.gql(RUN, id=workflow, key=uuid.uuid4().hex, targets=None)
     assert error_codes(refused) == ["INSUFFICIENT_CREDITS"]
     assert (await credits(user)) == {

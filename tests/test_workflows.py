@@ -120,18 +120,6 @@ def _cases() -> list[tuple[str, dict[str, Any], str, dict[str, Any]]]:
             },
         ),
         (
-            "missing input",
-            graph(wan_node()),
-            "MISSING_INPUT",
-            {"nodeId": "b", "field": "image_url"},
-        ),
-        (
-            "missing prompt",
-            graph(flux_node(prompt="")),
-            "MISSING_INPUT",
-            {"nodeId": "a", "field": "prompt"},
-        ),
-        (
             "duplicate ids",
             graph(flux_node("a", 0), flux_node("a", 1)),
             "DUPLICATE_ID",

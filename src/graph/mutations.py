@@ -4,6 +4,7 @@ service; a rejected input raises before anything is written."""
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 
@@ -54,8 +55,18 @@ class Mutation:
             info.context.runtime.db, viewer, _require_id(id, "Workflow")
         )
 
+    @strawberry.mutation(description="Brings back a deleted workflow (the Undo of a delete).")
+    async def restore_workflow(self, info: Info, id: strawberry.ID) -> Workflow:
+        viewer = await info.context.require_viewer()
+        record = await store.restore_workflow(
+            info.context.runtime.db, viewer, _require_id(id, "Workflow")
+        )
+        return Workflow.of(record)
+
     @strawberry.mutation(
-        description="Runs the workflow; the same idempotencyKey returns the same run."
+        description="Runs the workflow; the same idempotencyKey returns the same run. A node"
+        " unchanged since its last output in this workflow reuses it (CACHED, free) unless it"
+        " is named in rerollNodeIds."
     )
     async def run_workflow(
         self,
@@ -63,12 +74,24 @@ class Mutation:
         id: strawberry.ID,
         idempotency_key: str,
         target_node_ids: list[strawberry.ID] | None = None,
+        reroll_node_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Nodes to run afresh (a new random seed) instead of reusing"
+                " their last output."
+            ),
+        ] = None,
     ) -> Run:
         viewer = await info.context.require_viewer()
         workflow_id = _require_id(id, "Workflow")
         targets = [str(t) for t in target_node_ids] if target_node_ids is not None else None
         record = await start.start_run(
-            info.context.runtime.engine, viewer, workflow_id, idempotency_key, targets
+            info.context.runtime.engine,
+            viewer,
+            workflow_id,
+            idempotency_key,
+            targets,
+            [str(r) for r in reroll_node_ids or []],
         )
         return Run.of(record)
 
@@ -95,6 +118,20 @@ class Mutation:
         if deleted.storage_path:
             await runtime.storage.remove([deleted.storage_path])
         return True
+
+    @strawberry.mutation(
+        description="Deletes several of the viewer's assets at once; returns the ids deleted"
+        " (ids that are not the viewer's are ignored)."
+    )
+    async def delete_assets(self, info: Info, ids: list[strawberry.ID]) -> list[strawberry.ID]:
+        viewer = await info.context.require_viewer()
+        runtime = info.context.runtime
+        wanted = [parsed for parsed in (parse_id(i) for i in ids) if parsed is not None]
+        deleted = await gallery.delete_assets(runtime.db, viewer, wanted)
+        paths = [a.storage_path for a in deleted if a.storage_path]
+        if paths:
+            await runtime.storage.remove(paths)
+        return [strawberry.ID(str(a.id)) for a in deleted]
 
     @strawberry.mutation
     async def add_lora(self, info: Info, input: LoraInput) -> Lora:

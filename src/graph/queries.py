@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 
 from graph.inputs import WorkflowInput
@@ -23,8 +26,7 @@ from graph.types import (
     parse_id,
 )
 from services.assets import gallery
-from services.billing.pricing import estimate
-from services.runs import reads
+from services.runs import reads, reuse
 from services.workflows import catalog, loras, store
 
 
@@ -82,11 +84,31 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         kind: AssetKind | None = None,
+        model_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this model's outputs.")
+        ] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Words of the prompt, each matching the start of a word."
+            ),
+        ] = None,
+        created_after: Annotated[
+            datetime | None, strawberry.argument(description="Made at or after this time.")
+        ] = None,
+        created_before: Annotated[
+            datetime | None, strawberry.argument(description="Made before this time.")
+        ] = None,
     ) -> AssetConnection:
         viewer = await info.context.require_viewer()
-        page = await gallery.list_assets(
-            info.context.runtime.db, viewer, first, after, kind.value if kind else None
+        where = gallery.AssetFilter(
+            kind=kind.value if kind else None,
+            model_id=str(model_id) if model_id else None,
+            search=search,
+            created_after=created_after,
+            created_before=created_before,
         )
+        page = await gallery.list_assets(info.context.runtime.db, viewer, first, after, where=where)
         return connection(page, Asset.of)
 
     @strawberry.field
@@ -103,11 +125,31 @@ class Query:
         viewer = await info.context.require_viewer()
         return [Lora.of(r) for r in await loras.list_loras(info.context.runtime.db, viewer)]
 
-    @strawberry.field(description="What running this graph would cost, before running it.")
-    async def estimate_workflow(self, info: Info, input: WorkflowInput) -> CostEstimate:
-        await info.context.require_viewer()
-        quote = estimate(input.to_graph())
+    @strawberry.field(
+        description="What running this graph would cost, before running it. With workflowId,"
+        " only what will actually run is priced: nodes unchanged since their last output in"
+        " that workflow are reused for free (see reusedNodeIds)."
+    )
+    async def estimate_workflow(
+        self,
+        info: Info,
+        input: WorkflowInput,
+        workflow_id: strawberry.ID | None = None,
+        target_node_ids: list[strawberry.ID] | None = None,
+        reroll_node_ids: list[strawberry.ID] | None = None,
+    ) -> CostEstimate:
+        viewer = await info.context.require_viewer()
+        graph = input.to_graph()
+        quote, reused = await reuse.estimate(
+            info.context.runtime.db,
+            viewer,
+            graph,
+            parse_id(workflow_id) if workflow_id else None,
+            [str(t) for t in target_node_ids] if target_node_ids is not None else None,
+            [str(r) for r in reroll_node_ids or []],
+        )
         return CostEstimate(
             total_cents=quote.total_cents,
             nodes=[NodeCost(node_id=strawberry.ID(n), cents=c) for n, c in quote.by_node.items()],
+            reused_node_ids=[strawberry.ID(n) for n in sorted(reused)],
         )

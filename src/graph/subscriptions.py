@@ -12,6 +12,7 @@ from graph.types import Info, NodeRun, Run, RunEvent, parse_id
 from services.platform.errors import LatticeError, NotFound
 from services.runs import reads
 from services.runs.events import RunUpdate
+from services.runs.status import TERMINAL_NODE
 
 FINISHED = ("SUCCEEDED", "FAILED", "CANCELLED")
 
@@ -26,7 +27,8 @@ class FellBehind(LatticeError):
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="First a snapshot of the run, then every change until it finishes."
+        description="First a snapshot of the run, then every change until it and all its"
+        " nodes are final."
     )
     async def run_events(self, info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEvent, None]:
         try:
@@ -34,6 +36,14 @@ class Subscription:
                 yield event
         except LatticeError as exc:
             raise coded(exc) from exc
+
+
+def _settled(update: RunUpdate) -> bool:
+    """The stream ends once the run and every node in it are final: a cancelled run's node
+    that fal was working on reaches its end after the run does (the worker records it once
+    fal confirms), and the client must see that without reloading."""
+    state = update.state
+    return state.run.status in FINISHED and all(n.status in TERMINAL_NODE for n in state.node_runs)
 
 
 def event_of(update: RunUpdate) -> RunEvent:
@@ -70,5 +80,5 @@ async def _run_events(info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEv
             # Fields outside the shared state (a run's workflow, say) read fresh each time.
             info.context.reset_loaders()
             yield event_of(update)
-            if update.state.run.status in FINISHED:
+            if _settled(update):
                 return

@@ -29,6 +29,9 @@ class Model:
     price_description: str
     allowed: bool
     why_not_allowed: str | None
+    utility: bool = strawberry.field(
+        description="A Text or Image node: free, no model call, done as the run starts."
+    )
 
     @classmethod
     def of(cls, spec: ModelSpec, role: accounts.Role) -> Model:
@@ -44,4 +47,5 @@ class Model:
             price_description=spec.price_description,
             allowed=allowed,
             why_not_allowed=None if allowed else f"{spec.name} needs a Pro plan",
+            utility=spec.instant,
         )

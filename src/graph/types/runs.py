@@ -144,6 +144,11 @@ class NodeCost:
 class CostEstimate:
     total_cents: int
     nodes: list[NodeCost]
+    reused_node_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Nodes whose last output in the workflow will be reused (free); only"
+        " given when the estimate names its workflowId.",
+    )
 
 
 RunConnection = Connection[Run]

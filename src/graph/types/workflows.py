@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graph.types.common import Connection, Info, connection
+from services.workflows.graph import missing_inputs
 from services.workflows.store import WorkflowRecord
 
 if TYPE_CHECKING:
@@ -32,6 +33,14 @@ class Edge:
     target_port: str
 
 
+@strawberry.type(description="Something a node still lacks before it can run.")
+class WorkflowWarning:
+    reason: str
+    message: str
+    node_id: strawberry.ID | None
+    field: str | None
+
+
 @strawberry.type
 class Workflow:
     record: strawberry.Private[WorkflowRecord]
@@ -53,6 +62,21 @@ class Workflow:
         loaders = await info.context.loaders()
         page = await loaders.runs_page.load((self.record.id, first, after))
         return connection(page, Run.of)
+
+    @strawberry.field(
+        description="What each node still lacks (an unwired input, an empty prompt): the"
+        " workflow is saved as a draft, and runs once the nodes to run lack nothing."
+    )
+    def warnings(self) -> list[WorkflowWarning]:
+        return [
+            WorkflowWarning(
+                reason=p.reason,
+                message=p.message,
+                node_id=strawberry.ID(p.node_id) if p.node_id else None,
+                field=p.field,
+            )
+            for p in missing_inputs(self.record.graph)
+        ]
 
     @classmethod
     def of(cls, record: WorkflowRecord) -> Workflow:

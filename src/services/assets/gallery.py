@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import asyncpg
 
 from services.accounts.viewer import Viewer
 from services.platform.database import Database
-from services.platform.errors import NotFound
+from services.platform.errors import NotFound, ValidationFailed
 from services.platform.pagination import Page, PageRequest
 
 
@@ -55,31 +56,62 @@ class AssetRecord:
         )
 
 
+MAX_BATCH = 200
 COLUMNS = (
     "id, kind, storage, source_url, storage_path, expires_at, width, height, duration_seconds,"
     " content_type, model_id, params, run_id, node_run_id, created_at"
 )
 
 
+@dataclass(frozen=True)
+class AssetFilter:
+    kind: str | None = None
+    model_id: str | None = None
+    # Words of the prompt, each matched as a prefix ("light" finds "lighthouse").
+    search: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def prompt_query(self) -> str | None:
+        words = re.findall(r"\w+", (self.search or "").lower())[:10]
+        return " & ".join(f"{w}:*" for w in words) or None
+
+
 async def list_assets(
-    db: Database, viewer: Viewer, first: int | None, after: str | None, kind: str | None
+    db: Database,
+    viewer: Viewer,
+    first: int | None,
+    after: str | None,
+    kind: str | None = None,
+    where: AssetFilter | None = None,
 ) -> Page[AssetRecord]:
     request = PageRequest.of(first, after)
+    where = where or AssetFilter(kind=kind)
     async with db.as_user(viewer.claims) as conn:
+        # The prompt expression matches assets_prompt_search_idx exactly, so it is used.
         rows = await conn.fetch(
             f"""
             select {COLUMNS} from public.assets
             where user_id = $1 and ($2::text is null or kind = $2)
               and (expires_at is null or expires_at > now())
               and ($3::timestamptz is null or (created_at, id) < ($3, $4))
+              and ($6::text is null or model_id = $6)
+              and ($7::text is null
+                   or to_tsvector('simple', coalesce(params ->> 'prompt', '')) @@ to_tsquery('simple', $7))
+              and ($8::timestamptz is null or created_at >= $8)
+              and ($9::timestamptz is null or created_at < $9)
             order by created_at desc, id desc
             limit $5
             """,
             viewer.id,
-            kind,
+            where.kind or kind,
             request.before_at,
             request.before_id,
             request.fetch,
+            where.model_id,
+            where.prompt_query(),
+            where.created_after,
+            where.created_before,
         )
     return request.page(rows, AssetRecord.from_row, lambda a: (a.created_at, a.id))
 
@@ -112,6 +144,22 @@ async def delete_asset(db: Database, viewer: Viewer, asset_id: uuid.UUID) -> Ass
     if row is None:
         raise NotFound("Asset", str(asset_id))
     return AssetRecord.from_row(row)
+
+
+async def delete_assets(
+    db: Database, viewer: Viewer, asset_ids: list[uuid.UUID]
+) -> list[AssetRecord]:
+    """Deletes those of the viewer's assets that exist (under RLS another user's ids match
+    nothing); all or nothing in one statement."""
+    if len(asset_ids) > MAX_BATCH:
+        raise ValidationFailed.single(
+            "TOO_MANY", f"At most {MAX_BATCH} assets at once", field="ids"
+        )
+    async with db.as_user(viewer.claims) as conn:
+        rows = await conn.fetch(
+            f"delete from public.assets where id = any($1) returning {COLUMNS}", asset_ids
+        )
+    return [AssetRecord.from_row(r) for r in rows]
 
 
 async def source_images(

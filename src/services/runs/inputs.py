@@ -49,12 +49,27 @@ async def resolve(db: Database, storage: Storage, work: NodeWork) -> ResolvedInp
     identity: dict[str, Any] = {k: v for k, v in arguments.items()}
     async with db.as_service() as conn:
         for port in spec.inputs:
-            if port.type != PortType.IMAGE:
-                continue
             edge = next(
                 (e for e in work.graph.incoming(work.node_id) if e.target_port == port.name), None
             )
-            if edge is not None:
+            # A utility node upstream (Text, Image) is its value: read it from the run's graph.
+            source = work.graph.node(edge.source) if edge is not None else None
+            source_spec = CATALOG.get(source.model_id) if source is not None else None
+            value = (
+                source.params.get(source_spec.value_param)
+                if source is not None and source_spec is not None and source_spec.value_param
+                else None
+            )
+            if port.type == PortType.TEXT and source_spec is not None and source_spec.instant:
+                arguments[port.name] = identity[port.name] = value or ""
+                continue
+            if port.type != PortType.IMAGE:
+                continue
+            if source_spec is not None and source_spec.instant:
+                if not isinstance(value, str) or not value:
+                    raise InputError(f"{port.name} has no image")
+                asset = await _given_image(conn, work.user_id, value)
+            elif edge is not None:
                 asset = await _upstream_output(conn, work, edge.source, "IMAGE")
             elif isinstance(params.get(port.name), str) and params[port.name]:
                 asset = await _given_image(conn, work.user_id, params[port.name])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import asyncpg
 from redis.exceptions import RedisError
@@ -19,11 +20,12 @@ from services.platform.errors import (
     UpgradeRequired,
     ValidationFailed,
 )
-from services.runs import outbox
+from services.runs import outbox, reuse
 from services.runs.engine import Engine
 from services.runs.reads import RUN_COLUMNS, RunRecord
 from services.runs.status import TERMINAL_RUN
-from services.workflows.graph import Graph, validate
+from services.workflows.catalog import CATALOG
+from services.workflows.graph import Graph, Node, validate_for_run
 from services.workflows.store import owned_loras
 
 
@@ -33,6 +35,7 @@ async def start_run(
     workflow_id: uuid.UUID,
     idempotency_key: str,
     targets: list[str] | None,
+    reroll: list[str] | None = None,
 ) -> RunRecord:
     if viewer.is_anonymous:
         raise UpgradeRequired("Create an account to run workflows: guests can look around only")
@@ -53,11 +56,16 @@ async def start_run(
         if row is None:
             raise NotFound("Workflow", str(workflow_id))
         graph = Graph.from_json(row["graph"])
-        validate(graph, role=viewer.role, owned_loras=await owned_loras(conn))
         selected = _selected_nodes(graph, targets)
+        # A draft is saved with what it lacks; it runs only once the nodes to run lack nothing.
+        validate_for_run(
+            graph, role=viewer.role, owned_loras=await owned_loras(conn), only=selected
+        )
+        _check_reroll(graph, reroll)
         await _check_given_inputs(conn, graph, selected)
+        decided = await reuse.plan(conn, graph, workflow_id, selected, reroll or ())
     await _rate_limit(engine, viewer)
-    quote = estimate(graph, only=selected)
+    quote = estimate(graph, only=decided.to_run)
     async with engine.db.as_service() as conn:
         account = await ledger.lock_account(conn, viewer.id)
         run = await conn.fetchrow(
@@ -77,35 +85,86 @@ async def start_run(
         )
         if run is None:  # the same key won a race with us
             return await _existing(engine, viewer, key, workflow_id)
-        ready = {n for n in selected if not graph.incoming(n)}
+        nodes = [n for n in graph.nodes if n.id in selected]
         rows = await conn.fetch(
             """
-            insert into public.node_runs (run_id, user_id, node_id, model_id, params, status, estimated_cost_cents)
-            select $1, $2, n.node_id, n.model_id, n.params, n.status, n.cents
-            from unnest($3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[])
-              as n(node_id, model_id, params, status, cents)
+            insert into public.node_runs (run_id, user_id, node_id, model_id, params, status,
+                                          estimated_cost_cents, cached_from, inputs, progress,
+                                          started_at, finished_at)
+            select $1, $2, n.node_id, n.model_id, n.params, n.status, n.cents, n.cached_from, n.inputs,
+                   case when n.status in ('SUCCEEDED', 'CACHED') then 1 end,
+                   case when n.status in ('SUCCEEDED', 'CACHED') then now() end,
+                   case when n.status in ('SUCCEEDED', 'CACHED') then now() end
+            from unnest($3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[], $8::uuid[], $9::jsonb[])
+              as n(node_id, model_id, params, status, cents, cached_from, inputs)
             returning id, node_id, status
             """,
             run["id"],
             viewer.id,
-            [n.id for n in graph.nodes if n.id in selected],
-            [n.model_id for n in graph.nodes if n.id in selected],
-            [n.params for n in graph.nodes if n.id in selected],
-            ["QUEUED" if n.id in ready else "PENDING" for n in graph.nodes if n.id in selected],
-            [quote.by_node.get(n.id, 0) for n in graph.nodes if n.id in selected],
+            [n.id for n in nodes],
+            [n.model_id for n in nodes],
+            [_effective_params(graph, n) for n in nodes],
+            [_initial_status(graph, n.id, decided) for n in nodes],
+            [quote.by_node.get(n.id, 0) for n in nodes],
+            [decided.reused[n.id][0] if n.id in decided.reused else None for n in nodes],
+            [decided.reused[n.id][1] if n.id in decided.reused else None for n in nodes],
         )
         await ledger.reserve_run(
             conn,
             account,
             run_id=run["id"],
-            estimates={r["id"]: quote.by_node.get(r["node_id"], 0) for r in rows},
+            estimates={
+                r["id"]: quote.by_node.get(r["node_id"], 0)
+                for r in rows
+                if r["node_id"] in decided.to_run
+            },
             limits=engine.limits,
         )
         await outbox.add(conn, outbox.execute(r["id"] for r in rows if r["status"] == "QUEUED"))
+        if not decided.to_run:
+            # Everything was reused or is a utility node: the run is over as it starts.
+            run = await conn.fetchrow(
+                f"""
+                update public.runs set status = 'SUCCEEDED', finished_at = now()
+                where id = $1 returning {RUN_COLUMNS}
+                """,
+                run["id"],
+            )
     record = RunRecord.from_row(run)
     await engine.relay()
     await engine.publish(record.id)
     return record
+
+
+def _effective_params(graph: Graph, node: Node) -> dict[str, Any]:
+    """The node's parameters with the text a Text node wires into them, so what the node
+    ran with (and its outputs' prompt in the gallery) is what it was given."""
+    params = dict(node.params)
+    for edge in graph.incoming(node.id):
+        source = graph.node(edge.source)
+        spec = CATALOG.get(source.model_id) if source else None
+        if source and spec and spec.value_param and not spec.image_params:
+            params[edge.target_port] = source.params.get(spec.value_param) or ""
+    return params
+
+
+def _initial_status(graph: Graph, node_id: str, decided: reuse.Plan) -> str:
+    if node_id in decided.instant:
+        return "SUCCEEDED"
+    if node_id in decided.reused:
+        return "CACHED"
+    ready = all(e.source in decided.done for e in graph.incoming(node_id))
+    return "QUEUED" if ready else "PENDING"
+
+
+def _check_reroll(graph: Graph, reroll: list[str] | None) -> None:
+    unknown = [r for r in reroll or [] if graph.node(r) is None]
+    if unknown:
+        raise ValidationFailed.single(
+            "UNKNOWN_NODE",
+            f"rerollNodeIds names nodes not in this workflow: {', '.join(unknown)}",
+            field="rerollNodeIds",
+        )
 
 
 def _same_run(run: RunRecord, workflow_id: uuid.UUID) -> RunRecord:
@@ -138,7 +197,7 @@ def _selected_nodes(graph: Graph, targets: list[str] | None) -> set[str]:
             f"targetNodeIds names nodes not in this workflow: {', '.join(unknown) or '(none)'}",
             field="targetNodeIds",
         )
-    # The targets and everything they need; cached upstream results are reused by the workers.
+    # The targets and everything they need; what is unchanged since it last ran is reused.
     return graph.upstream_closure(targets)
 
 

@@ -41,6 +41,21 @@ class ModelSpec:
     roles: frozenset[Role]
     # The base model a LoRA must be trained for to be used here; None: no LoRAs.
     lora_base: str | None = None
+    # Utility nodes (Text, Image) are their value: they cost nothing, never go to fal, and
+    # count as done when the run starts. This names the parameter holding the value.
+    value_param: str | None = None
+
+    @property
+    def instant(self) -> bool:
+        return self.value_param is not None
+
+    @property
+    def image_params(self) -> tuple[str, ...]:
+        """Parameters that hold an image (a gallery asset id or an https URL)."""
+        names = [p.name for p in self.inputs if p.type == PortType.IMAGE]
+        if self.value_param and any(p.type == PortType.IMAGE for p in self.outputs):
+            names.append(self.value_param)
+        return tuple(names)
 
     @property
     def supports_lora(self) -> bool:
@@ -251,6 +266,29 @@ LORA_IN = Port("loras", PortType.LORA, required=False)
 WAN_INPUTS = (Port("image_url", PortType.IMAGE), TEXT_PROMPT)
 WAN_PRICE = "$0.08 per video second at 720p, $0.06 at 580p, $0.04 at 480p (16 fps)"
 
+TEXT_NODE = "lattice/text"
+IMAGE_NODE = "lattice/image"
+
+TEXT_PARAMS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "text": {"type": "string", "maxLength": 4000, "title": "Text", "format": "textarea"}
+    },
+}
+IMAGE_PARAMS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "image_url": {"type": "string", "maxLength": 2048, "title": "Image (URL or gallery asset)"}
+    },
+}
+
+
+def _free(_: Mapping[str, Any]) -> float:
+    return 0.0
+
+
 CATALOG: dict[str, ModelSpec] = {
     spec.id: spec
     for spec in (
@@ -299,6 +337,30 @@ CATALOG: dict[str, ModelSpec] = {
             price=_wan_price,
             roles=PAID,
             lora_base="wan-2.2",
+        ),
+        ModelSpec(
+            id=TEXT_NODE,
+            name="Text",
+            description="A prompt to share: wire it into the prompt of several nodes.",
+            inputs=(),
+            outputs=(Port("text", PortType.TEXT),),
+            params_schema=TEXT_PARAMS,
+            price_description="Free",
+            price=_free,
+            roles=EVERYONE,
+            value_param="text",
+        ),
+        ModelSpec(
+            id=IMAGE_NODE,
+            name="Image",
+            description="A gallery image, an upload or an https URL to start a graph from.",
+            inputs=(),
+            outputs=IMAGE_OUT,
+            params_schema=IMAGE_PARAMS,
+            price_description="Free",
+            price=_free,
+            roles=EVERYONE,
+            value_param="image_url",
         ),
     )
 }

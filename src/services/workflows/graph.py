@@ -13,8 +13,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from services.accounts.viewer import Role
-from services.platform.errors import ProblemList
-from services.workflows.catalog import CATALOG, ModelSpec
+from services.platform.errors import Problem, ProblemList, ValidationFailed
+from services.workflows.catalog import CATALOG, ModelSpec, Port, PortType
 
 MAX_NODES = 50
 MAX_GRID = 1000
@@ -94,8 +94,10 @@ class Graph:
         return needed
 
 
-def validate(graph: Graph, *, role: Role, owned_loras: Mapping[str, str]) -> None:
-    """Raises ValidationFailed listing every problem; returns when the graph may be saved or run.
+def validate(graph: Graph, *, role: Role, owned_loras: Mapping[str, str]) -> list[Problem]:
+    """Checks what a saved graph must satisfy (known models, good parameters and wires, no
+    cycles, size limits) and raises ValidationFailed listing every problem. A graph that is
+    merely unfinished is still saved, as a draft: what it lacks is returned as warnings.
     `owned_loras` maps the viewer's LoRA ids to their base models."""
     problems = ProblemList()
     if len(graph.nodes) > MAX_NODES:
@@ -109,8 +111,74 @@ def validate(graph: Graph, *, role: Role, owned_loras: Mapping[str, str]) -> Non
     # A cycle is reported beside wrongly typed wires (a user fixing one should hear of both).
     _check_acyclic(graph, problems)
     problems.raise_if_any()
-    _check_required_inputs(graph, nodes, problems)
-    problems.raise_if_any()
+    return missing_inputs(graph)
+
+
+def validate_for_run(
+    graph: Graph,
+    *,
+    role: Role,
+    owned_loras: Mapping[str, str],
+    only: Iterable[str] | None = None,
+) -> None:
+    """A graph runs only when it is valid and the nodes to run (all, or `only`) lack nothing;
+    the refusal names each node and what it needs, as the save's warnings did."""
+    warnings = validate(graph, role=role, owned_loras=owned_loras)
+    wanted = set(only) if only is not None else None
+    blocking = [w for w in warnings if wanted is None or w.node_id in wanted]
+    if blocking:
+        raise ValidationFailed(blocking)
+
+
+def missing_inputs(graph: Graph) -> list[Problem]:
+    """What each node still needs before it can run: an input neither wired nor given, or a
+    utility node without its value. Nodes with an unknown model are skipped (a saved graph
+    has none; an import being checked reports them elsewhere)."""
+    wired = {(e.target, e.target_port) for e in graph.edges}
+    found: list[Problem] = []
+    for node in graph.nodes:
+        spec = CATALOG.get(node.model_id)
+        if spec is None:
+            continue
+        if spec.value_param is not None and _empty(node.params.get(spec.value_param)):
+            what = "has no image yet" if spec.image_params else "is empty"
+            found.append(
+                Problem(
+                    "MISSING_INPUT",
+                    f"{spec.name} node {node.id} {what}",
+                    node_id=node.id,
+                    field=spec.value_param,
+                )
+            )
+        for port in spec.inputs:
+            wired_or_given = (node.id, port.name) in wired or not _empty(node.params.get(port.name))
+            if port.required and not wired_or_given:
+                found.append(
+                    Problem(
+                        "MISSING_INPUT",
+                        f"{spec.name} node {node.id}: {_missing(port)}",
+                        node_id=node.id,
+                        field=port.name,
+                    )
+                )
+    return found
+
+
+def _missing(port: Port) -> str:
+    if port.type == PortType.IMAGE:
+        return "Image input is not connected"
+    if port.type == PortType.TEXT:
+        return f"{port.name.replace('_', ' ').capitalize()} is empty"
+    return f"{port.name.replace('_', ' ').capitalize()} input is not connected"
+
+
+def _empty(value: Any) -> bool:
+    return (
+        value is None
+        or value == ""
+        or value == []
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def _check_nodes(
@@ -174,19 +242,14 @@ def _check_params(
             node_id=node.id,
             field=field,
         )
-    for port in spec.inputs:
-        value = node.params.get(port.name)
-        if (
-            port.type.value == "IMAGE"
-            and isinstance(value, str)
-            and value
-            and not ASSET_OR_URL.match(value)
-        ):
+    for name in spec.image_params:
+        value = node.params.get(name)
+        if isinstance(value, str) and value and not ASSET_OR_URL.match(value):
             problems.add(
                 "INVALID_PARAMS",
-                f"Node {node.id}: {port.name} must be an https URL or a gallery asset id",
+                f"Node {node.id}: {name} must be an https URL or a gallery asset id",
                 node_id=node.id,
-                field=port.name,
+                field=name,
             )
     for lora in node.params.get("loras") or []:
         lora_id = lora.get("lora_id") if isinstance(lora, Mapping) else None
@@ -269,23 +332,6 @@ def _check_acyclic(graph: Graph, problems: ProblemList) -> None:
         problems.add(
             "CYCLE", f"These nodes form a cycle: {', '.join(in_cycle)}", node_id=in_cycle[0]
         )
-
-
-def _check_required_inputs(
-    graph: Graph, specs: dict[str, ModelSpec], problems: ProblemList
-) -> None:
-    wired = {(e.target, e.target_port) for e in graph.edges}
-    for node in graph.nodes:
-        spec = specs[node.id]
-        for port in spec.inputs:
-            given = node.params.get(port.name)
-            if port.required and (node.id, port.name) not in wired and given in (None, "", []):
-                problems.add(
-                    "MISSING_INPUT",
-                    f"Node {node.id} needs its {port.name} input",
-                    node_id=node.id,
-                    field=port.name,
-                )
 
 
 def _describe(edge: Edge) -> str:

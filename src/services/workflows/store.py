@@ -145,6 +145,22 @@ async def delete_workflow(db: Database, viewer: Viewer, workflow_id: uuid.UUID) 
     return True
 
 
+async def restore_workflow(
+    db: Database, viewer: Viewer, workflow_id: uuid.UUID
+) -> WorkflowRecord:
+    async with db.as_user(viewer.claims) as conn:
+        row = await conn.fetchrow(
+            f"""
+            update public.workflows set deleted_at = null
+            where id = $1 and deleted_at is not null returning {COLUMNS}
+            """,
+            workflow_id,
+        )
+    if row is None:
+        raise NotFound("Workflow", str(workflow_id))
+    return WorkflowRecord.from_row(row)
+
+
 async def workflows_by_ids(
     db: Database, viewer: Viewer, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, WorkflowRecord]:
