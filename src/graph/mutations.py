@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from graph.inputs import LoraInput, WorkflowInput
+from graph.permissions import CanRun, NotApiKey
 from graph.types import Asset as AssetType
 from graph.types import CheckoutSession, Info, Lora, PortalSession, Run, Viewer, Workflow, parse_id
 from services.accounts import viewer as accounts
@@ -22,21 +23,22 @@ from services.workflows import loras, store
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[CanRun])
     async def create_workflow(self, info: Info, input: WorkflowInput) -> Workflow:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         record = await store.create_workflow(
             info.context.runtime.db, viewer, input.name, input.to_graph()
         )
         return Workflow.of(record)
 
     @strawberry.mutation(
-        description="Replaces the whole graph; fails with CONFLICT when expectedVersion is stale."
+        permission_classes=[CanRun],
+        description="Replaces the whole graph; fails with CONFLICT when expectedVersion is stale.",
     )
     async def update_workflow(
         self, info: Info, id: strawberry.ID, input: WorkflowInput, expected_version: int
     ) -> Workflow:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         workflow_id = _require_id(id, "Workflow")
         record = await store.update_workflow(
             info.context.runtime.db,
@@ -48,25 +50,29 @@ class Mutation:
         )
         return Workflow.of(record)
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[CanRun])
     async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         return await store.delete_workflow(
             info.context.runtime.db, viewer, _require_id(id, "Workflow")
         )
 
-    @strawberry.mutation(description="Brings back a deleted workflow (the Undo of a delete).")
+    @strawberry.mutation(
+        permission_classes=[CanRun],
+        description="Brings back a deleted workflow (the Undo of a delete).",
+    )
     async def restore_workflow(self, info: Info, id: strawberry.ID) -> Workflow:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         record = await store.restore_workflow(
             info.context.runtime.db, viewer, _require_id(id, "Workflow")
         )
         return Workflow.of(record)
 
     @strawberry.mutation(
+        permission_classes=[CanRun],
         description="Runs the workflow; the same idempotencyKey returns the same run. A node"
         " unchanged since its last output in this workflow reuses it (CACHED, free) unless it"
-        " is named in rerollNodeIds."
+        " is named in rerollNodeIds.",
     )
     async def run_workflow(
         self,
@@ -82,7 +88,7 @@ class Mutation:
             ),
         ] = None,
     ) -> Run:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         workflow_id = _require_id(id, "Workflow")
         targets = [str(t) for t in target_node_ids] if target_node_ids is not None else None
         record = await start.start_run(
@@ -95,24 +101,27 @@ class Mutation:
         )
         return Run.of(record)
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[CanRun])
     async def cancel_run(self, info: Info, id: strawberry.ID) -> Run:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         record = await start.cancel_run(info.context.runtime.engine, viewer, _require_id(id, "Run"))
         return Run.of(record)
 
-    @strawberry.mutation(description="Copies a temporary asset into persistent storage (Pro).")
+    @strawberry.mutation(
+        permission_classes=[CanRun],
+        description="Copies a temporary asset into persistent storage (Pro).",
+    )
     async def persist_asset(self, info: Info, id: strawberry.ID) -> AssetType:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         runtime = info.context.runtime
         record = await persist.persist_asset(
             runtime.db, runtime.storage, runtime.http, viewer, _require_id(id, "Asset")
         )
         return AssetType.of(record)
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[CanRun])
     async def delete_asset(self, info: Info, id: strawberry.ID) -> bool:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         runtime = info.context.runtime
         deleted = await gallery.delete_asset(runtime.db, viewer, _require_id(id, "Asset"))
         if deleted.storage_path:
@@ -120,11 +129,12 @@ class Mutation:
         return True
 
     @strawberry.mutation(
+        permission_classes=[CanRun],
         description="Deletes several of the viewer's assets at once; returns the ids deleted"
-        " (ids that are not the viewer's are ignored)."
+        " (ids that are not the viewer's are ignored).",
     )
     async def delete_assets(self, info: Info, ids: list[strawberry.ID]) -> list[strawberry.ID]:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         runtime = info.context.runtime
         wanted = [parsed for parsed in (parse_id(i) for i in ids) if parsed is not None]
         deleted = await gallery.delete_assets(runtime.db, viewer, wanted)
@@ -133,33 +143,37 @@ class Mutation:
             await runtime.storage.remove(paths)
         return [strawberry.ID(str(a.id)) for a in deleted]
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[CanRun])
     async def add_lora(self, info: Info, input: LoraInput) -> Lora:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         record = await loras.add_lora(
             info.context.runtime.db, viewer, input.name, input.url, input.base_model
         )
         return Lora.of(record)
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[CanRun])
     async def delete_lora(self, info: Info, id: strawberry.ID) -> bool:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         return await loras.delete_lora(info.context.runtime.db, viewer, _require_id(id, "LoRA"))
 
     @strawberry.mutation(
-        description="Starts Stripe Checkout for the Pro plan; open the returned URL."
+        permission_classes=[NotApiKey],
+        description="Starts Stripe Checkout for the Pro plan; open the returned URL.",
     )
     async def start_checkout(self, info: Info) -> CheckoutSession:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         runtime = info.context.runtime
         url = await checkout.start_checkout(
             runtime.db, _stripe(info), viewer, runtime.settings.public_url
         )
         return CheckoutSession(url=url)
 
-    @strawberry.mutation(description="Opens Stripe's customer portal for the viewer's plan.")
+    @strawberry.mutation(
+        permission_classes=[NotApiKey],
+        description="Opens Stripe's customer portal for the viewer's plan.",
+    )
     async def open_billing_portal(self, info: Info) -> PortalSession:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         runtime = info.context.runtime
         url = await checkout.open_portal(
             runtime.db, _stripe(info), viewer, runtime.settings.public_url
@@ -167,11 +181,12 @@ class Mutation:
         return PortalSession(url=url)
 
     @strawberry.mutation(
+        permission_classes=[NotApiKey],
         description="Sets the monthly spending cap in cents, up to "
-        "Billing.maxSpendingCapCents; null returns to the platform's default cap."
+        "Billing.maxSpendingCapCents; null returns to the platform's default cap.",
     )
     async def set_spending_cap(self, info: Info, cents: int | None) -> Viewer:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         updated = await accounts.set_spending_cap(
             info.context.runtime.db,
             viewer,

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from graph.inputs import WorkflowInput
+from graph.permissions import Anyone, SignedIn
 from graph.types import (
     Asset,
     AssetConnection,
@@ -25,6 +26,7 @@ from graph.types import (
     connection,
     parse_id,
 )
+from services.admin import platform
 from services.assets import gallery
 from services.runs import reads, reuse
 from services.workflows import catalog, loras, store
@@ -32,36 +34,44 @@ from services.workflows import catalog, loras, store
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The signed-in user; null when not signed in.")
+    @strawberry.field(
+        permission_classes=[Anyone], description="The signed-in user; null when not signed in."
+    )
     async def viewer(self, info: Info) -> Viewer | None:
         viewer = await info.context.viewer()
         return Viewer.of(viewer) if viewer else None
 
-    @strawberry.field(description="The model catalog, with what the viewer may use.")
+    @strawberry.field(
+        permission_classes=[SignedIn],
+        description="The model catalog, with what the viewer may use.",
+    )
     async def models(self, info: Info) -> list[Model]:
-        viewer = await info.context.require_viewer()
-        return [Model.of(spec, viewer.role) for spec in catalog.CATALOG.values()]
+        viewer = info.context.signed_in
+        off = await platform.disabled_model_ids(info.context.runtime.db)
+        return [
+            Model.of(spec, viewer.role, disabled=spec.id in off)
+            for spec in catalog.CATALOG.values()
+        ]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[SignedIn])
     async def workflows(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> WorkflowConnection:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         page = await store.list_workflows(info.context.runtime.db, viewer, first, after)
         return connection(page, Workflow.of)
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[SignedIn])
     async def workflow(self, info: Info, id: strawberry.ID) -> Workflow | None:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         workflow_id = parse_id(id)
         if workflow_id is None:
             return None
         found = await store.get_workflow(info.context.runtime.db, viewer, workflow_id)
         return Workflow.of(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[SignedIn])
     async def run(self, info: Info, id: strawberry.ID) -> Run | None:
-        await info.context.require_viewer()
         run_id = parse_id(id)
         if run_id is None:
             return None
@@ -69,15 +79,15 @@ class Query:
         found = await loaders.run.load(run_id)
         return Run.of(found) if found else None
 
-    @strawberry.field(description="The viewer's runs, newest first.")
+    @strawberry.field(permission_classes=[SignedIn], description="The viewer's runs, newest first.")
     async def runs(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> RunConnection:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         page = await reads.list_runs(info.context.runtime.db, viewer, first, after)
         return connection(page, Run.of)
 
-    @strawberry.field(description="The gallery, newest first.")
+    @strawberry.field(permission_classes=[SignedIn], description="The gallery, newest first.")
     async def assets(
         self,
         info: Info,
@@ -100,7 +110,7 @@ class Query:
             datetime | None, strawberry.argument(description="Made before this time.")
         ] = None,
     ) -> AssetConnection:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         where = gallery.AssetFilter(
             kind=kind.value if kind else None,
             model_id=str(model_id) if model_id else None,
@@ -111,24 +121,25 @@ class Query:
         page = await gallery.list_assets(info.context.runtime.db, viewer, first, after, where=where)
         return connection(page, Asset.of)
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[SignedIn])
     async def asset(self, info: Info, id: strawberry.ID) -> Asset | None:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         asset_id = parse_id(id)
         if asset_id is None:
             return None
         found = await gallery.get_asset(info.context.runtime.db, viewer, asset_id)
         return Asset.of(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[SignedIn])
     async def loras(self, info: Info) -> list[Lora]:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         return [Lora.of(r) for r in await loras.list_loras(info.context.runtime.db, viewer)]
 
     @strawberry.field(
+        permission_classes=[SignedIn],
         description="What running this graph would cost, before running it. With workflowId,"
         " only what will actually run is priced: nodes unchanged since their last output in"
-        " that workflow are reused for free (see reusedNodeIds)."
+        " that workflow are reused for free (see reusedNodeIds).",
     )
     async def estimate_workflow(
         self,
@@ -138,7 +149,7 @@ class Query:
         target_node_ids: list[strawberry.ID] | None = None,
         reroll_node_ids: list[strawberry.ID] | None = None,
     ) -> CostEstimate:
-        viewer = await info.context.require_viewer()
+        viewer = info.context.signed_in
         graph = input.to_graph()
         quote, reused = await reuse.estimate(
             info.context.runtime.db,

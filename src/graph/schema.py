@@ -27,12 +27,18 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.tools import merge_types
 
+from graph.admin import AdminMutation, AdminQuery
+from graph.api_keys import ApiKeyMutation, ApiKeyQuery
 from graph.errors import ErrorCodes
-from graph.mutations import Mutation
-from graph.queries import Query
+from graph.mutations import Mutation as CoreMutation
+from graph.queries import Query as CoreQuery
 from graph.subscriptions import Subscription
 from graph.types import RunEvent
+
+Query = merge_types("Query", (CoreQuery, ApiKeyQuery, AdminQuery))
+Mutation = merge_types("Mutation", (CoreMutation, ApiKeyMutation, AdminMutation))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20

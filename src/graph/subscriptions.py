@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from graph.errors import coded
+from graph.permissions import SignedIn
 from graph.types import Info, NodeRun, Run, RunEvent, parse_id
 from services.platform.errors import LatticeError, NotFound
 from services.runs import reads
@@ -27,8 +28,9 @@ class FellBehind(LatticeError):
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
+        permission_classes=[SignedIn],
         description="First a snapshot of the run, then every change until it and all its"
-        " nodes are final."
+        " nodes are final.",
     )
     async def run_events(self, info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEvent, None]:
         try:
@@ -64,7 +66,7 @@ async def _run_events(info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEv
     """Authorizes as the viewer (row-level security: the owner or an admin sees the run),
     then follows the process's event hub, which reads the run once per change for every
     subscriber of it: first a snapshot, then each change."""
-    viewer = await info.context.require_viewer()
+    viewer = info.context.signed_in
     runtime = info.context.runtime
     run_uuid = parse_id(run_id)
     if run_uuid is None or not await reads.runs_by_ids(runtime.db, viewer, [run_uuid]):

@@ -34,8 +34,8 @@ class Model:
     )
 
     @classmethod
-    def of(cls, spec: ModelSpec, role: accounts.Role) -> Model:
-        allowed = spec.allowed(role)
+    def of(cls, spec: ModelSpec, role: accounts.Role, *, disabled: bool = False) -> Model:
+        allowed = spec.allowed(role) and not disabled
         return cls(
             id=strawberry.ID(spec.id),
             name=spec.name,
@@ -46,6 +46,10 @@ class Model:
             supports_lora=spec.supports_lora,
             price_description=spec.price_description,
             allowed=allowed,
-            why_not_allowed=None if allowed else f"{spec.name} needs a Pro plan",
+            why_not_allowed=None
+            if allowed
+            else f"{spec.name} is turned off for now"
+            if disabled
+            else f"{spec.name} needs a Pro plan",
             utility=spec.instant,
         )

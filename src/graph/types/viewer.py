@@ -17,12 +17,29 @@ class CreditBalance:
     reserved_cents: int
 
 
+@strawberry.type(
+    description="Who may open the admin console, so the client can hide it or lead to MFA enrollment."
+)
+class AdminAccess:
+    allowed: bool
+    reason: str | None = strawberry.field(
+        description='"not from an allowed network", "needs MFA", "not with an API key", or null'
+    )
+
+
 @strawberry.type
 class Viewer:
     id: strawberry.ID
     email: str | None
     role: Role
     spending_cap_cents: int | None
+    mfa_level: str = strawberry.field(description='"aal1" or "aal2", from the token.')
+    suspended: bool
+
+    @strawberry.field(description="For non-admins: allowed false, reason null.")
+    async def admin_access(self, info: Info) -> AdminAccess:
+        found = await info.context.admin_access()
+        return AdminAccess(allowed=found.allowed, reason=found.reason)
 
     @strawberry.field(description="The free allowance each month, in cents.")
     async def free_allowance_cents(self, info: Info) -> int:
@@ -48,8 +65,12 @@ class Viewer:
         return cls(
             id=strawberry.ID(str(viewer.id)),
             email=viewer.email,
-            role=viewer.role,
+            # The stored role: an admin outside the admin conditions still sees ADMIN, and
+            # adminAccess says why the console is closed.
+            role=viewer.stored_role,
             spending_cap_cents=viewer.spending_cap_cents,
+            mfa_level=viewer.mfa_level,
+            suspended=viewer.suspended,
         )
 
 

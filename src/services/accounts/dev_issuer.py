@@ -53,9 +53,20 @@ class DevIssuer:
         return {"keys": [{**jwk, "kid": self.kid, "alg": "ES256", "use": "sig"}]}
 
     def sign(
-        self, *, user_id: uuid.UUID, email: str | None, role: str, anonymous: bool = False
+        self,
+        *,
+        user_id: uuid.UUID,
+        email: str | None,
+        role: str,
+        anonymous: bool = False,
+        mfa: bool = False,
     ) -> str:
+        """`mfa`: the session stepped up with a verified TOTP code, as Supabase's
+        `mfa.verify` answers: `aal2`, and `totp` added to `amr`."""
         now = int(time.time())
+        amr = [{"method": "anonymous" if anonymous else "password", "timestamp": now}]
+        if mfa:
+            amr.insert(0, {"method": "totp", "timestamp": now})
         claims = {
             "iss": self.issuer,
             "aud": "authenticated",
@@ -63,8 +74,8 @@ class DevIssuer:
             "iat": now,
             "sub": str(user_id),
             "role": "authenticated",
-            "aal": "aal1",
-            "amr": [{"method": "anonymous" if anonymous else "password", "timestamp": now}],
+            "aal": "aal2" if mfa else "aal1",
+            "amr": amr,
             "session_id": str(uuid.uuid4()),
             "email": email or "",
             "phone": "",

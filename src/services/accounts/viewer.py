@@ -4,7 +4,7 @@ database on every request; token claims may be stale and user_metadata is user-e
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -26,10 +26,33 @@ class Viewer:
     role: Role
     spending_cap_cents: int | None
     claims: dict[str, Any] = field(repr=False)
+    suspended: bool = False
+    # Set when the request came with an API key: the scopes it grants (READ, RUN).
+    key_scopes: frozenset[str] | None = None
+    # ADMIN in the database but without admin powers on this request (wrong network, no
+    # MFA, an API key): `role` is then PRO, and this says why.
+    admin_refusal: str | None = None
 
     @property
     def mfa_verified(self) -> bool:
         return self.claims.get("aal") == "aal2"
+
+    @property
+    def mfa_level(self) -> str:
+        return "aal2" if self.mfa_verified else "aal1"
+
+    @property
+    def via_api_key(self) -> bool:
+        return self.key_scopes is not None
+
+    @property
+    def stored_role(self) -> Role:
+        """The role in the profile, whatever this request may use of it."""
+        return Role.ADMIN if self.admin_refusal is not None else self.role
+
+    def without_admin_powers(self, reason: str) -> Viewer:
+        """An admin outside the admin conditions is an ordinary (Pro) user on this request."""
+        return replace(self, role=Role.PRO, admin_refusal=reason)
 
     @property
     def is_anonymous(self) -> bool:
@@ -51,11 +74,11 @@ async def viewer_from_claims(db: Database, claims: dict[str, Any]) -> Viewer:
               insert into public.profiles (id, email)
               select id, $2 from auth.users where id = $1
               on conflict (id) do nothing
-              returning role, spending_cap_cents
+              returning role, spending_cap_cents, suspended_at
             )
-            select role, spending_cap_cents from created
+            select role, spending_cap_cents, suspended_at from created
             union all
-            select role, spending_cap_cents from public.profiles where id = $1
+            select role, spending_cap_cents, suspended_at from public.profiles where id = $1
             limit 1
             """,
             user_id,
@@ -69,6 +92,7 @@ async def viewer_from_claims(db: Database, claims: dict[str, Any]) -> Viewer:
         role=Role(row["role"]),
         spending_cap_cents=row["spending_cap_cents"],
         claims=claims,
+        suspended=row["suspended_at"] is not None,
     )
 
 
@@ -143,4 +167,4 @@ async def set_spending_cap(
             target=str(viewer.id),
             details={"from": viewer.spending_cap_cents, "to": cents},
         )
-    return Viewer(viewer.id, viewer.email, viewer.role, cents, viewer.claims)
+    return replace(viewer, spending_cap_cents=cents)

@@ -12,7 +12,7 @@ from services.accounts.viewer import Role, Viewer
 from services.assets.gallery import COLUMNS, AssetRecord, get_asset
 from services.assets.storage import Storage
 from services.platform.database import Database
-from services.platform.errors import LatticeError, NotFound, UpgradeRequired
+from services.platform.errors import LatticeError, NotFound, Suspended, UpgradeRequired
 
 MAX_COPY_BYTES = 200 * 1024 * 1024
 
@@ -24,6 +24,8 @@ class CopyFailed(LatticeError):
 async def persist_asset(
     db: Database, storage: Storage, http: httpx.AsyncClient, viewer: Viewer, asset_id: uuid.UUID
 ) -> AssetRecord:
+    if viewer.suspended:
+        raise Suspended()
     if viewer.role == Role.FREE:
         raise UpgradeRequired("Keeping assets in persistent storage needs a Pro plan")
     asset = await get_asset(db, viewer, asset_id)

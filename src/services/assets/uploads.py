@@ -12,7 +12,7 @@ from services.accounts.viewer import Role, Viewer
 from services.assets.gallery import COLUMNS, AssetRecord
 from services.assets.storage import Storage
 from services.platform.database import Database
-from services.platform.errors import ValidationFailed
+from services.platform.errors import Suspended, ValidationFailed
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ACCEPTED = {
@@ -26,6 +26,8 @@ UPLOAD_MODEL = "upload"
 async def upload_image(
     db: Database, storage: Storage, viewer: Viewer, data: bytes, temporary_days: int
 ) -> AssetRecord:
+    if viewer.suspended:
+        raise Suspended()
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationFailed.single("TOO_LARGE", "Images can be at most 20 MB", field="file")
     try:

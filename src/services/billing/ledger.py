@@ -15,7 +15,12 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from services.accounts.viewer import Role
-from services.platform.errors import InsufficientCredits, SpendingCapReached, Unavailable
+from services.platform.errors import (
+    InsufficientCredits,
+    SpendingCapReached,
+    Suspended,
+    Unavailable,
+)
 
 
 def current_period(now: datetime | None = None) -> date:
@@ -41,15 +46,25 @@ class Account:
     spending_cap_cents: int | None
 
 
-async def lock_account(conn: asyncpg.Connection, user_id: uuid.UUID) -> Account:
+async def lock_account(
+    conn: asyncpg.Connection, user_id: uuid.UUID, *, admin_powers: bool = False
+) -> Account:
     """Locks the user's profile first, before anything else of theirs is written: every
-    run start of one user then queues here, in one order, instead of deadlocking."""
+    run start of one user then queues here, in one order, instead of deadlocking.
+
+    An ADMIN whose request does not carry admin powers (another network, no MFA, an API
+    key) is an ordinary Pro user paid by the platform, under the default spending cap.
+    A suspended account is refused here, under the same lock an admin's suspension takes."""
     profile = await conn.fetchrow(
-        "select role, spending_cap_cents, stripe_customer_id from public.profiles"
+        "select role, spending_cap_cents, stripe_customer_id, suspended_at from public.profiles"
         " where id = $1 for no key update",
         user_id,
     )
+    if profile["suspended_at"] is not None:
+        raise Suspended()
     role = Role(profile["role"])
+    if role == Role.ADMIN and not admin_powers:
+        role = Role.PRO
     if role == Role.PRO and profile["stripe_customer_id"]:
         payer = "STRIPE"
     elif role == Role.FREE:
@@ -129,7 +144,10 @@ def effective_cap(spending_cap_cents: int | None, default_cap_cents: int) -> int
 STRICT_PLATFORM_FRACTION = 0.9
 
 
-async def _check_platform_limit(conn: asyncpg.Connection, total: int, limit: int) -> None:
+async def _check_platform_limit(conn: asyncpg.Connection, total: int, default: int) -> None:
+    # An admin may have set the limit in the console (platform_settings); else the setting.
+    found = await conn.fetchval("select daily_spend_limit_cents from public.platform_settings")
+    limit = default if found is None else int(found)
     spent = await conn.fetchval("select public.platform_spend_on((now() at time zone 'utc')::date)")
     if spent + total > limit * STRICT_PLATFORM_FRACTION:
         spent = await _lock_platform_day(conn)

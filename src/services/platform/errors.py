@@ -27,6 +27,16 @@ class Forbidden(LatticeError):
     code = "FORBIDDEN"
 
 
+class Suspended(LatticeError):
+    """An admin suspended the account: it may sign in and look, not run, upload or persist."""
+
+    code = "SUSPENDED"
+
+    def __init__(self, message: str = "This account is suspended: it cannot run, upload or persist"
+    ) -> None:
+        super().__init__(message)
+
+
 class UpgradeRequired(LatticeError):
     code = "UPGRADE_REQUIRED"
 

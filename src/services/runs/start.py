@@ -9,7 +9,8 @@ from typing import Any
 import asyncpg
 from redis.exceptions import RedisError
 
-from services.accounts.viewer import Viewer
+from services.accounts.viewer import Role, Viewer
+from services.admin.platform import check_models_enabled
 from services.assets.url_safety import check_public_https_url
 from services.billing import ledger
 from services.billing.pricing import estimate
@@ -67,7 +68,9 @@ async def start_run(
     await _rate_limit(engine, viewer)
     quote = estimate(graph, only=decided.to_run)
     async with engine.db.as_service() as conn:
-        account = await ledger.lock_account(conn, viewer.id)
+        # `viewer.role` is ADMIN only with admin powers on this request (network and MFA).
+        account = await ledger.lock_account(conn, viewer.id, admin_powers=viewer.role == Role.ADMIN)
+        await check_models_enabled(conn, {n.model_id for n in graph.nodes if n.id in selected})
         run = await conn.fetchrow(
             f"""
             insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
