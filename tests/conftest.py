@@ -215,6 +215,8 @@ WORKER_TUNING = {
     "QUEUE_HEARTBEAT_TIMEOUT_MS": "2000",
     "QUEUE_MAINTENANCE_CHANCE": "200000",
     "NODE_LEASE_SECONDS": "3",
+    # A worker killed mid-submit is presumed dead after this long (fal answers in ms here).
+    "NODE_SUBMIT_LEASE_SECONDS": "4",
     "NODE_DEADLINE_SECONDS": "12",
     # The billing sweep re-sends unreported charges within seconds, not minutes.
     "BILLING_SWEEP_INTERVAL_SECONDS": "1",

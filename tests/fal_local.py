@@ -33,6 +33,11 @@ async def state() -> dict[str, Any]:
         return body
 
 
+async def submits(model: str) -> int:
+    """How many requests fal has accepted for a model since it started."""
+    return int((await state())["counters"]["submits"].get(model, 0))
+
+
 async def reset() -> None:
     async with httpx.AsyncClient(
         verify=ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])

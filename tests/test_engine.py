@@ -256,6 +256,33 @@ async def _viewer(live: LiveServer, user: User) -> Any:
     )
 
 
+async def test_a_worker_killed_while_submitting_leaves_the_run_finished_and_charged_once(
+    live: LiveServer, pro: User, worker: Worker
+) -> None:
+    """SIGKILL after fal accepted the request but before its answer reached the worker: the
+    request id was never stored, so once the dead worker's claim lapses the node is
+    submitted again. fal offers no idempotency key for a submit, so it may run the request
+    twice (fal's cost, at most once per crash); the user still gets one result, one charge,
+    and nothing stays reserved."""
+    flux = "fal-ai/flux/dev"
+    await fal_local.control(submit_delay_ms=60_000)
+    before = await fal_local.submits(flux)
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"crash {uuid.uuid4()}")))
+    while await fal_local.submits(flux) == before:  # fal has it; its answer is held back
+        await asyncio.sleep(0.05)
+    worker.kill()
+    await fal_local.control(submit_delay_ms=0)
+    worker.start()
+    finished = await wait_for_run(pro, run_id, timeout=90)
+    assert finished["status"] == "SUCCEEDED", finished
+    assert len(finished["nodeRuns"][0]["outputs"]) == 1
+    assert await fal_local.submits(flux) - before <= 2
+    entries = await ledger_of(live, run_id)
+    assert [e for e, _ in entries].count("CHARGE") == 1
+    reserved = sum(c for e, c in entries if e == "RESERVE")
+    assert reserved == sum(c for e, c in entries if e == "RELEASE")
+
+
 async def test_cancel_racing_a_submission_charges_what_fal_started(
     live: LiveServer, pro: User
 ) -> None:

@@ -28,8 +28,6 @@ from services.runs.status import NodeStatus
 from services.runs.transitions import NodeWork, Transition
 
 log = logging.getLogger(__name__)
-# How long one delivery may take to submit before another may try.
-SUBMIT_LEASE_SECONDS = 60.0
 # fal unreachable when submitting: try again this often (a second apart at first), then
 # fail the node rather than leave it queued through an outage.
 SUBMIT_RETRIES = 3
@@ -57,7 +55,9 @@ async def execute_node(node_run_id: str) -> None:
     if work.fal_request_id is not None:
         ctx.follower.adopt(work)  # submitted before: follow it, never pay twice
         return
-    if not await transitions.claim(ctx.engine.db, work, SUBMIT_LEASE_SECONDS):
+    if not await transitions.claim(
+        ctx.engine.db, work, ctx.engine.settings.NODE_SUBMIT_LEASE_SECONDS
+    ):
         raise LeaseHeld(node_run_id)
     try:
         transition = await _start(ctx, work)

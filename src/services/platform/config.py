@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # A worker executing a node renews a lease this long; a duplicate delivery of the same
     # node waits for it to lapse (the holder died) before resuming the node's fal request.
     NODE_LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    # How long one delivery of a node may take to submit it to fal before another delivery
+    # may try (the first is presumed dead). Longer than fal ever takes to accept a request:
+    # a second submit while the first is still waiting for fal's answer would run twice.
+    NODE_SUBMIT_LEASE_SECONDS: float = Field(default=60.0, gt=0)
     # Where fal sends its signed webhooks (`<base>/webhooks/fal`); default PUBLIC_URL. fal's
     # public keys (ED25519) are fetched from FAL_JWKS_URL.
     FAL_WEBHOOK_BASE_URL: str | None = None
