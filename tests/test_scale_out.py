@@ -47,6 +47,7 @@ class Stack:
     database_url: str
     redis_port: int
     data_dir: Path
+    admin_url: str = ""
     # What a load balancer would be: every process's PUBLIC_URL (token issuer, links).
     public_port: int = 0
     apis: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -71,6 +72,22 @@ class Stack:
             "FAL_JWKS_URL": f"https://{os.environ['FAL_QUEUE_RUN_HOST']}/.well-known/jwks.json",
             "RUNS_PER_MINUTE": "1000",
         }
+
+    async def postgres_outage(self, seconds: float) -> None:
+        """What a restart looks like from the app: every connection to its database is cut,
+        and new ones are refused until it is back (the server itself is shared with other
+        tests, so the fault is scoped to this stack's database)."""
+        name = self.database_url.rsplit("/", 1)[1]
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute(f'alter database "{name}" allow_connections false')
+            await admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1", name
+            )
+            await asyncio.sleep(seconds)
+            await admin.execute(f'alter database "{name}" allow_connections true')
+        finally:
+            await admin.close()
 
     def start_redis(self) -> None:
         self.redis = start_redis(self.data_dir, self.redis_port)[1]
@@ -152,7 +169,7 @@ async def stack(
     url = with_database(admin_url, name)
     await migrate(url)
     (redis_port,) = free_ports(1)
-    running = Stack(database_url=url, redis_port=redis_port, data_dir=tmp_path)
+    running = Stack(database_url=url, redis_port=redis_port, data_dir=tmp_path, admin_url=admin_url)
     running.start_redis()
     await fal_local.reset()
     await fal_local.control(latency_ms=40)
@@ -260,6 +277,56 @@ async def test_redis_gone_for_a_minute_mid_run_heals_every_run(stack: Stack) -> 
         stack.stop_redis()
         await asyncio.sleep(60)
         stack.start_redis()
+        deadline = time.monotonic() + 120
+        while True:
+            states = [
+                (await user.data("query($id: ID!) { run(id: $id) { status } }", id=r))["run"][
+                    "status"
+                ]
+                for r in runs
+            ]
+            if all(s in FINISHED for s in states):
+                break
+            assert time.monotonic() < deadline, states
+            await asyncio.sleep(0.5)
+        assert states == ["SUCCEEDED"] * 3
+        assert (await credits(user))["reservedCents"] == 0
+
+
+@pytest.mark.timeout(300)
+async def test_postgres_restarted_mid_run_heals_every_run_and_subscription(stack: Stack) -> None:
+    """Every database connection is cut while runs are on fal and their owner watches them,
+    and none can be made for 15 s: every run still ends, every subscription ends, and the
+    ledger is balanced (nothing stays reserved)."""
+    (port,) = free_ports(1)
+    base = stack.start_api(port)
+    stack.start_worker(port)
+    stack.start_worker(port)
+    await fal_local.control(latency_ms=300)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        user = await sign_in(http, role="PRO")
+        runs = []
+        for index in range(3):
+            workflow = await _create(
+                user,
+                flux_node(prompt=f"[slow] database {index} {uuid.uuid4()}"),
+                wan_node(),
+                edges=[wire()],
+            )
+            runs.append(
+                (await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"]
+            )
+        seen: list[list[dict[str, Any]]] = [[] for _ in runs]
+        watchers = [
+            asyncio.create_task(_watch(base, user, r, events, timeout=240))
+            for r, events in zip(runs, seen, strict=True)
+        ]
+        while not all(seen):  # every subscriber is watching before the database goes
+            await asyncio.sleep(0.05)
+        await stack.postgres_outage(15)
+        # Each subscription ends: with the run's final event, or closed for the client to
+        # reconnect and read the final state.
+        await asyncio.gather(*watchers)
         deadline = time.monotonic() + 120
         while True:
             states = [
