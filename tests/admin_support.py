@@ -18,7 +18,7 @@ class Authenticator:
 
     def code(self, *, offset_steps: int = 0) -> str:
         totp = pyotp.TOTP(self.secret)
-        import time  # noqa: PLC0415
+        import time
 
         return totp.at(time.time() + offset_steps * totp.interval)
 

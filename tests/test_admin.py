@@ -52,7 +52,9 @@ async def test_mfa_steps_an_admin_up_to_aal2_and_opens_the_console(
 async def test_a_wrong_or_replayed_code_gives_no_aal2(client: httpx.AsyncClient) -> None:
     admin = await sign_in(client, role="ADMIN")
     factor = await enroll(client, admin.token)
-    wrong = await step_up(client, admin.token, factor, code="000000" if factor.code() != "000000" else "111111")
+    wrong = await step_up(
+        client, admin.token, factor, code="000000" if factor.code() != "000000" else "111111"
+    )
     assert wrong.status_code == 422
     ok = await step_up(client, admin.token, factor)
     assert ok.status_code == 200
@@ -179,3 +181,18 @@ async def test_the_daily_spend_limit_set_in_the_console_stops_runs(
         assert error_codes(refused) == ["UNAVAILABLE"]
     finally:
         await admin.data(limit, c=before["platform"]["dailySpendLimitCents"])
+
+
+async def test_an_admin_without_mfa_spends_as_an_ordinary_user_under_a_cap(
+    client: httpx.AsyncClient,
+) -> None:
+    admin_aal1, admin = await sign_in_admin(client)
+    created = await admin_aal1.data(
+        CREATE, input={"name": "c", "nodes": [flux_node()], "edges": []}
+    )
+    await admin_aal1.data("mutation { setSpendingCap(cents: 0) { spendingCapCents } }")
+    capped = await admin_aal1.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
+    assert error_codes(capped) == ["SPENDING_CAP_REACHED"]
+    # With MFA (and from loopback, the dev allow-list) the platform pays, uncapped.
+    ok = await admin.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
+    assert error_codes(ok) == []

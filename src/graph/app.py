@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from graph.routes import dev_auth, system, uploads, webhooks
 from graph.routes.client import CLIENT_DIST, SinglePageApp
@@ -40,7 +42,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes += dev_auth.routes
     if CLIENT_DIST.is_dir():
         routes.append(Mount("/", SinglePageApp(directory=CLIENT_DIST, html=True)))
-    return Starlette(routes=routes, lifespan=lifespan)
+    # The client IP (admin allow-list, audit log) is the socket peer; X-Forwarded-For counts
+    # only from TRUSTED_PROXIES. Nothing is trusted when that is empty.
+    proxies = Middleware(
+        ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in settings.trusted_proxies]
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[proxies])
 
 
 def main() -> None:
@@ -50,7 +57,9 @@ def main() -> None:
     settings = Settings()
     # Production runs in a container behind a proxy, so it listens on every interface.
     host = "127.0.0.1" if settings.is_dev else "0.0.0.0"  # noqa: S104
-    uvicorn.run(create_app(settings), host=host, port=settings.PORT)
+    # uvicorn's own proxy-headers support would trust loopback peers by default; the app
+    # applies TRUSTED_PROXIES itself.
+    uvicorn.run(create_app(settings), host=host, port=settings.PORT, proxy_headers=False)
 
 
 if __name__ == "__main__":

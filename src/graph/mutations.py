@@ -185,7 +185,7 @@ class Mutation:
         description="Sets the monthly spending cap in cents, up to "
         "Billing.maxSpendingCapCents; null returns to the platform's default cap.",
     )
-    async def set_spending_cap(self, info: Info, cents: int | None) -> Viewer:
+    async def set_spending_cap(self, info: Info, cents: int | None = None) -> Viewer:
         viewer = info.context.signed_in
         updated = await accounts.set_spending_cap(
             info.context.runtime.db,

@@ -1,0 +1,289 @@
+"""The authorization matrix: every root field of the schema has a rule, and every operation
+answers each kind of caller as its rule says (anonymous, Free, Pro, an admin inside the
+allow-list with MFA, an admin outside it, an admin without MFA, API keys of each scope).
+
+Operations are sent with made-up arguments: what matters is whether the caller gets past
+authorization (any other answer: data, NOT_FOUND, a validation error) or is refused
+(UNAUTHENTICATED, FORBIDDEN). A new field without a rule in RULES fails the first test."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+)
+
+from admin_support import sign_in_admin
+from conftest import LiveServer, make_settings
+from devstack.embedded import free_port
+from graph.app import create_app
+from graph.permissions import AdminConsole, Anyone, CanRun, NotApiKey, SignedIn
+from graph.schema import build_schema
+from services.accounts.admin_access import allowed_networks
+from services.platform.config import Settings
+from support import User, error_codes, gql, sign_in
+
+# Every root field and who may use it. Adding a field means adding it here.
+RULES: dict[str, type] = {
+    # Query
+    "viewer": Anyone,
+    "models": SignedIn,
+    "workflows": SignedIn,
+    "workflow": SignedIn,
+    "run": SignedIn,
+    "runs": SignedIn,
+    "assets": SignedIn,
+    "asset": SignedIn,
+    "loras": SignedIn,
+    "estimateWorkflow": SignedIn,
+    "apiKeys": NotApiKey,
+    "admin": AdminConsole,
+    # Mutation
+    "createWorkflow": CanRun,
+    "updateWorkflow": CanRun,
+    "deleteWorkflow": CanRun,
+    "restoreWorkflow": CanRun,
+    "runWorkflow": CanRun,
+    "cancelRun": CanRun,
+    "persistAsset": CanRun,
+    "deleteAsset": CanRun,
+    "deleteAssets": CanRun,
+    "addLora": CanRun,
+    "deleteLora": CanRun,
+    "startCheckout": NotApiKey,
+    "openBillingPortal": NotApiKey,
+    "setSpendingCap": NotApiKey,
+    "createApiKey": NotApiKey,
+    "revokeApiKey": NotApiKey,
+    "adminSetRole": AdminConsole,
+    "adminAdjustCredits": AdminConsole,
+    "adminSetSuspended": AdminConsole,
+    "adminSetSpendingCapLimit": AdminConsole,
+    "adminSetModelEnabled": AdminConsole,
+    "adminSetDailySpendLimit": AdminConsole,
+    # Subscription
+    "runEvents": SignedIn,
+}
+
+CALLERS = (
+    "anonymous",
+    "free",
+    "pro",
+    "admin_mfa",
+    "admin_no_mfa",
+    "admin_outside",
+    "key_read",
+    "key_run",
+)
+# Who gets past each rule; everyone else is refused.
+PASSES: dict[type, set[str]] = {
+    Anyone: set(CALLERS),
+    SignedIn: set(CALLERS) - {"anonymous"},
+    CanRun: set(CALLERS) - {"anonymous", "key_read"},
+    NotApiKey: set(CALLERS) - {"anonymous", "key_read", "key_run"},
+    AdminConsole: {"admin_mfa"},
+}
+
+
+def _root_fields() -> dict[str, tuple[str, Any]]:
+    schema = build_schema()
+    found = {}
+    for root in ("Query", "Mutation", "Subscription"):
+        definition = schema._schema.get_type(root)
+        for name, field in definition.fields.items():  # type: ignore[union-attr]
+            found[name] = (root, field)
+    return found
+
+
+def _permission_of(root: str, name: str) -> list[type]:
+    schema = build_schema()
+    definition = schema.get_type_by_name(root)
+    assert definition is not None
+    for field in definition.fields:  # type: ignore[union-attr]
+        if schema.config.name_converter.get_graphql_name(field) == name:
+            return [type(p) if not isinstance(p, type) else p for p in field.permission_classes]
+    raise AssertionError(name)
+
+
+def test_every_root_field_has_exactly_its_rule() -> None:
+    fields = _root_fields()
+    assert set(fields) == set(RULES), "add the new field to RULES (and give it a permission class)"
+    for name, (root, _) in fields.items():
+        assert _permission_of(root, name) == [RULES[name]], name
+
+
+def _value(graphql_type: Any, name: str) -> Any:
+    """A made-up argument that parses: authorization runs before anything uses it."""
+    if isinstance(graphql_type, GraphQLNonNull):
+        return _value(graphql_type.of_type, name)
+    if isinstance(graphql_type, GraphQLList):
+        return []
+    if isinstance(graphql_type, GraphQLEnumType):
+        return next(iter(graphql_type.values))
+    if isinstance(graphql_type, GraphQLInputObjectType):
+        return {
+            n: _value(f.type, n)
+            for n, f in graphql_type.fields.items()
+            if isinstance(f.type, GraphQLNonNull)
+        }
+    assert isinstance(graphql_type, GraphQLScalarType)
+    # Numbers out of range, so a caller who gets through changes nothing (limits, caps).
+    return {
+        "ID": str(uuid.uuid4()),
+        "String": "authorization-matrix",
+        "Int": -1,
+        "Float": -1.0,
+        "Boolean": False,
+        "JSON": {},
+        "DateTime": "2026-01-01T00:00:00Z",
+    }.get(graphql_type.name, "x")
+
+
+def _document(root: str, name: str, field: GraphQLField) -> tuple[str, dict[str, Any]]:
+    required = {n: a for n, a in field.args.items() if isinstance(a.type, GraphQLNonNull)}
+    params = ", ".join(f"${n}: {a.type}" for n, a in required.items())
+    args = ", ".join(f"{n}: ${n}" for n in required)
+    operation = "query" if root == "Query" else "mutation"
+    head = f"{operation} M({params})" if params else operation
+    call = f"{name}({args})" if args else name
+    named = field.type
+    while isinstance(named, (GraphQLNonNull, GraphQLList)):
+        named = named.of_type
+    selection = "" if isinstance(named, (GraphQLScalarType, GraphQLEnumType)) else " { __typename }"
+    return f"{head} {{ {call}{selection} }}", {n: _value(a.type, n) for n, a in required.items()}
+
+
+async def _serve(settings: Settings) -> AsyncIterator[str]:
+    """A server of this test's own. proxy_headers=False as in production (graph.app.main):
+    TRUSTED_PROXIES alone decides whom X-Forwarded-For is taken from."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=settings.PORT,
+            log_level="warning",
+            proxy_headers=False,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{settings.PORT}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _settings_beside(live: LiveServer, **overrides: str) -> Settings:
+    """Another server on the same database and Redis, trusting the same token issuer."""
+    s = live.settings
+    return make_settings(
+        str(s.DATABASE_URL),
+        str(s.REDIS_URL),
+        Path(s.DATA_DIR),
+        free_port(),
+        PUBLIC_URL=live.base_url,
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def outside(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """The same database behind a server whose admin allow-list excludes loopback."""
+    settings = _settings_beside(live, ADMIN_ALLOWED_IPS="10.0.0.0/8")
+    async for url in _serve(settings):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            yield http
+
+
+async def _api_key(user: User, scopes: list[str]) -> str:
+    created = await user.data(
+        'mutation($s: [ApiKeyScope!]!) { createApiKey(name: "matrix", scopes: $s) { secret } }',
+        s=scopes,
+    )
+    return str(created["createApiKey"]["secret"])
+
+
+async def test_every_operation_answers_each_caller_as_its_rule_says(
+    live: LiveServer, client: httpx.AsyncClient, outside: httpx.AsyncClient
+) -> None:
+    admin_aal1, admin = await sign_in_admin(client)
+    pro = await sign_in(client, role="PRO")
+    callers: dict[str, tuple[httpx.AsyncClient, str | None]] = {
+        "anonymous": (client, None),
+        "free": (client, (await sign_in(client)).token),
+        "pro": (client, pro.token),
+        "admin_mfa": (client, admin.token),
+        "admin_no_mfa": (client, admin_aal1.token),
+        # The same aal2 admin token, from a network outside the allow-list.
+        "admin_outside": (outside, admin.token),
+        "key_read": (client, await _api_key(pro, ["READ"])),
+        "key_run": (client, await _api_key(pro, ["READ", "RUN"])),
+    }
+    wrong: list[str] = []
+    for name, (root, field) in sorted(_root_fields().items()):
+        if root == "Subscription":
+            continue  # over WebSocket: tests/test_api_keys.py and test_events.py
+        document, variables = _document(root, name, field)
+        for caller, (http, token) in callers.items():
+            result = await gql(http, document, variables, token=token)
+            codes = error_codes(result)
+            refused = any(c in ("UNAUTHENTICATED", "FORBIDDEN") for c in codes)
+            expected = caller in PASSES[RULES[name]]
+            if refused == expected:
+                wrong.append(f"{name} as {caller}: {codes} {result.get('errors')}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_an_admin_outside_the_allow_list_is_an_ordinary_user_whatever_headers_say(
+    live: LiveServer, client: httpx.AsyncClient
+) -> None:
+    _, admin = await sign_in_admin(client)
+    spoofed = {"X-Forwarded-For": "10.1.2.3", "Authorization": f"Bearer {admin.token}"}
+    access = "{ viewer { role adminAccess { allowed reason } } }"
+    # No trusted proxies: the header changes nothing.
+    settings = _settings_beside(live, ADMIN_ALLOWED_IPS="10.0.0.0/8")
+    async for url in _serve(settings):
+        async with httpx.AsyncClient(base_url=url) as http:
+            answer = (await http.post("/graphql", json={"query": access}, headers=spoofed)).json()
+            assert answer["data"]["viewer"]["adminAccess"] == {
+                "allowed": False,
+                "reason": "not from an allowed network",
+            }
+            assert answer["data"]["viewer"]["role"] == "ADMIN"
+            refused = (
+                await http.post(
+                    "/graphql",
+                    json={"query": "{ admin { platform { todaySpendCents } } }"},
+                    headers=spoofed,
+                )
+            ).json()
+            assert error_codes(refused) == ["FORBIDDEN"]
+            assert refused["errors"][0]["extensions"]["reason"] == "not from an allowed network"
+    # Loopback is a trusted proxy: the client it names is the client.
+    settings = _settings_beside(live, ADMIN_ALLOWED_IPS="10.0.0.0/8", TRUSTED_PROXIES="127.0.0.1")
+    async for url in _serve(settings):
+        async with httpx.AsyncClient(base_url=url) as http:
+            answer = (await http.post("/graphql", json={"query": access}, headers=spoofed)).json()
+            assert answer["data"]["viewer"]["adminAccess"] == {"allowed": True, "reason": None}
+
+
+def test_production_with_no_allow_list_gives_no_admin_access() -> None:
+    assert allowed_networks((), is_dev=False) == ()
+    assert allowed_networks((), is_dev=True) != ()
