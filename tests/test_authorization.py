@@ -9,14 +9,18 @@ authorization (any other answer: data, NOT_FOUND, a validation error) or is refu
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import uvicorn
+import websockets
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
@@ -32,9 +36,11 @@ from devstack.embedded import free_port
 from graph.app import create_app
 from graph.permissions import AdminConsole, Anyone, CanRun, NotApiKey, SignedIn
 from graph.schema import build_schema
+from graph.view import MAX_CONNECTIONS_PER_USER
 from services.accounts.admin_access import allowed_networks
 from services.platform.config import Settings
 from support import User, error_codes, gql, sign_in
+from test_auth import claims_for, dev_key
 
 # Every root field and who may use it. Adding a field means adding it here.
 RULES: dict[str, type] = {
@@ -287,3 +293,54 @@ async def test_an_admin_outside_the_allow_list_is_an_ordinary_user_whatever_head
 def test_production_with_no_allow_list_gives_no_admin_access() -> None:
     assert allowed_networks((), is_dev=False) == ()
     assert allowed_networks((), is_dev=True) != ()
+
+
+async def _socket(base_url: str, token: str) -> websockets.ClientConnection:
+    ws = await websockets.connect(
+        base_url.replace("http", "ws") + "/graphql",
+        subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
+    )
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
+    return ws
+
+
+async def test_a_websocket_closes_when_its_token_expires(live: LiveServer, alice: User) -> None:
+    key, kid = dev_key(live)
+    token = jwt.encode(
+        claims_for(live, alice.id, exp=int(time.time()) + 2),
+        key,
+        algorithm="ES256",
+        headers={"kid": kid},
+    )
+    ws = await _socket(live.base_url, token)
+    try:
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    finally:
+        await ws.close()
+
+
+async def test_connections_per_user_are_capped(live: LiveServer, alice: User) -> None:
+    open_sockets = []
+    try:
+        for _ in range(MAX_CONNECTIONS_PER_USER):
+            ws = await _socket(live.base_url, alice.token)
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            open_sockets.append(ws)
+        extra = await _socket(live.base_url, alice.token)
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(extra.recv(), timeout=5)
+    finally:
+        for ws in open_sockets:
+            await ws.close()
+    # Closed connections are released.
+    await asyncio.sleep(0.2)
+    again = await _socket(live.base_url, alice.token)
+    try:
+        assert json.loads(await again.recv())["type"] == "connection_ack"
+    finally:
+        await again.close()

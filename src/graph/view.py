@@ -1,10 +1,22 @@
 """Strawberry's ASGI view, bound to our context: tokens from the Authorization header over
-HTTP, and from the `connection_init` payload over WebSocket (a bad one closes with 4403)."""
+HTTP, and from the `connection_init` payload over WebSocket (a bad one closes with 4403).
+
+A WebSocket lives no longer than the token it was opened with: when the token expires the
+connection closes with 4401 and the client reconnects with a fresh one (graphql-ws calls
+`connectionParams` again). Each connection holds at most MAX_SUBSCRIPTIONS_PER_CONNECTION
+operations, and each user at most MAX_CONNECTIONS_PER_USER connections to this process."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import Counter
+
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -15,6 +27,10 @@ from graph.context import Context
 from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+MAX_CONNECTIONS_PER_USER = 20
+TOKEN_EXPIRED = 4401
+
 
 class LatticeGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: object, *, ide: bool) -> None:
@@ -24,7 +40,21 @@ class LatticeGraphQL(GraphQL[Context, None]):
             # Only the maintained protocol; the legacy subscriptions-transport-ws is off.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allow_queries_via_get=False,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
+        self._connections: Counter[uuid.UUID] = Counter()
+        # Per open socket: its user and the timer that closes it when the token expires.
+        self._sockets: dict[WebSocket, tuple[uuid.UUID, asyncio.Task[None] | None]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        socket = WebSocket(scope, receive=receive, send=send)
+        try:
+            await self.run(socket)
+        finally:
+            self._release(socket)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -34,9 +64,39 @@ class LatticeGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         try:
-            if await context.viewer() is None:
-                raise ConnectionRejectionError({"message": "Sign in to subscribe"})
+            viewer = await context.viewer()
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from exc
+        if viewer is None:
+            raise ConnectionRejectionError({"message": "Sign in to subscribe"})
+        if self._connections[viewer.id] >= MAX_CONNECTIONS_PER_USER:
+            raise ConnectionRejectionError(
+                {"message": f"At most {MAX_CONNECTIONS_PER_USER} live connections per user"}
+            )
+        socket = context.request
+        assert isinstance(socket, WebSocket)
+        self._connections[viewer.id] += 1
+        timer = None
+        expires = viewer.claims.get("exp")
+        if isinstance(expires, (int, float)):
+            timer = asyncio.create_task(_close_at(socket, float(expires)))
+        self._sockets[socket] = (viewer.id, timer)
         unset: UnsetType = UNSET
         return unset
+
+    def _release(self, socket: WebSocket) -> None:
+        found = self._sockets.pop(socket, None)
+        if found is None:
+            return
+        user_id, timer = found
+        self._connections[user_id] -= 1
+        if self._connections[user_id] <= 0:
+            del self._connections[user_id]
+        if timer is not None:
+            timer.cancel()
+
+
+async def _close_at(socket: WebSocket, expires_at: float) -> None:
+    await asyncio.sleep(max(0.0, expires_at - time.time()))
+    with contextlib.suppress(RuntimeError, OSError):
+        await socket.close(code=TOKEN_EXPIRED, reason="The access token expired; reconnect")
