@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -46,11 +46,18 @@ class Asset:
     @strawberry.field(
         description="Where to fetch the file; persistent files get a signed, expiring URL."
     )
-    async def url(self, info: Info) -> str:
+    def url(self, info: Info) -> str:
+        # Synchronous for what is already known (fal-hosted files), so a gallery page of them
+        # completes without an awaitable per asset; only stored files need signing, which
+        # the executor awaits.
         if self.record.storage_path is None:
             return self.record.source_url or ""
+        return cast(str, self._signed_url(info, self.record.storage_path))
+
+    @staticmethod
+    async def _signed_url(info: Info, path: str) -> str:
         loaders = await info.context.loaders()
-        return await loaders.signed_url.load(self.record.storage_path) or ""
+        return await loaders.signed_url.load(path) or ""
 
     @strawberry.field
     async def run(self, info: Info) -> Annotated[Run, strawberry.lazy("graph.types.runs")] | None:
