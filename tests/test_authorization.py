@@ -9,6 +9,7 @@ authorization (any other answer: data, NOT_FOUND, a validation error) or is refu
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 import uuid
@@ -28,6 +29,9 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLScalarType,
+    parse,
+    specified_rules,
+    validate,
 )
 
 from admin_support import sign_in_admin
@@ -35,7 +39,8 @@ from conftest import LiveServer, make_settings
 from devstack.embedded import free_port
 from graph.app import create_app
 from graph.permissions import AdminConsole, Anyone, CanRun, NotApiKey, SignedIn
-from graph.schema import build_schema
+from graph.schema import LIMIT_RULES, build_schema
+from graph.trusted_documents import DEFAULT_MANIFEST, load_manifest
 from graph.view import MAX_CONNECTIONS_PER_USER
 from services.accounts.admin_access import allowed_networks
 from services.platform.config import Settings
@@ -344,3 +349,88 @@ async def test_connections_per_user_are_capped(live: LiveServer, alice: User) ->
         assert json.loads(await again.recv())["type"] == "connection_ack"
     finally:
         await again.close()
+
+
+# The GraphQL edge: trusted documents, introspection and suggestions, query cost.
+
+MODELS = "query Models { models { id allowed } }"
+
+
+@pytest.fixture
+async def closed(live: LiveServer, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A server as production runs it: only the manifest's documents, except for API keys."""
+    manifest = tmp_path / "trusted.json"
+    manifest.write_text(json.dumps({_sha(MODELS): MODELS}))
+    settings = _settings_beside(
+        live, GRAPHQL_OPEN_DOCUMENTS="false", TRUSTED_DOCUMENTS_PATH=str(manifest)
+    )
+    async for url in _serve(settings):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            yield http
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _persisted(digest: str) -> dict[str, Any]:
+    return {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+
+
+async def test_only_trusted_documents_run_for_browser_sessions(
+    closed: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    pro = await sign_in(client, role="PRO")
+    headers = {"Authorization": f"Bearer {pro.token}"}
+    by_id = (await closed.post("/graphql", json=_persisted(_sha(MODELS)), headers=headers)).json()
+    assert by_id["data"]["models"]
+    unknown = (await closed.post("/graphql", json=_persisted("0" * 64), headers=headers)).json()
+    assert error_codes(unknown) == ["PERSISTED_QUERY_NOT_FOUND"]
+    for document in (
+        "{ viewer { id } }",
+        "{ __schema { types { name } } }",
+        "{ viewr { id } }",  # no "Did you mean viewer?" either
+    ):
+        refused = (await closed.post("/graphql", json={"query": document}, headers=headers)).json()
+        assert error_codes(refused) == ["FORBIDDEN"], refused
+        assert "Did you mean" not in json.dumps(refused)
+    # Anonymous callers likewise.
+    anonymous = (await closed.post("/graphql", json={"query": "{ viewer { id } }"})).json()
+    assert error_codes(anonymous) == ["FORBIDDEN"]
+
+
+async def test_api_keys_send_their_own_documents_and_introspect(
+    closed: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    pro = await sign_in(client, role="PRO")
+    key = await _api_key(pro, ["READ"])
+    headers = {"Authorization": f"Bearer {key}"}
+    introspection = {"query": "{ __schema { queryType { name } } }"}
+    answer = (await closed.post("/graphql", json=introspection, headers=headers)).json()
+    assert answer["data"]["__schema"]["queryType"]["name"] == "Query"
+    own = (
+        await closed.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
+    ).json()
+    assert own["data"]["viewer"]["id"] == pro.id
+    # The playground is served; it sends the key as a header.
+    page = await closed.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+async def test_the_query_cost_limit_weighs_page_sizes(client: httpx.AsyncClient) -> None:
+    pro = await sign_in(client, role="PRO")
+    nested = """query($n: Int) { workflows(first: 100) { edges { node { id
+      runs(first: $n) { edges { node { id nodeRuns { id } } } } } } } }"""
+    refused = await pro.gql(nested, n=5)
+    assert error_codes(refused) == ["QUERY_TOO_COSTLY"]
+    small = """{ workflows(first: 10) { edges { node { id
+      runs(first: 10) { edges { node { id nodeRuns { id } } } } } } } }"""
+    assert error_codes(await pro.gql(small)) == []
+
+
+def test_the_clients_trusted_documents_are_valid_and_within_the_limits() -> None:
+    manifest = load_manifest(DEFAULT_MANIFEST)
+    schema = build_schema()._schema
+    for digest, text in manifest.items():
+        errors = validate(schema, parse(text), [*specified_rules, *LIMIT_RULES])
+        assert not errors, (digest, text.split("{")[0], errors)

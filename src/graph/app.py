@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from graph.routes import dev_auth, system, uploads, webhooks
 from graph.routes.client import CLIENT_DIST, SinglePageApp
 from graph.schema import build_schema
+from graph.trusted_documents import DEFAULT_MANIFEST, load_manifest
 from graph.view import LatticeGraphQL
 from services.platform.config import Settings
 from services.runtime import open_runtime
@@ -23,7 +25,18 @@ from services.runtime import open_runtime
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.check_production_secrets()
-    graphql = LatticeGraphQL(build_schema(mask_errors=not settings.is_dev), ide=settings.is_dev)
+    schema = build_schema(
+        mask_errors=not settings.is_dev,
+        trusted_documents=load_manifest(
+            Path(settings.TRUSTED_DOCUMENTS_PATH)
+            if settings.TRUSTED_DOCUMENTS_PATH
+            else DEFAULT_MANIFEST
+        ),
+        open_documents=settings.graphql_open_documents,
+    )
+    # The playground also serves production, where it works with an API key (the only
+    # callers that may send their own documents and introspect there).
+    graphql = LatticeGraphQL(schema, ide=True)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

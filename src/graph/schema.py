@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import strawberry
@@ -31,10 +31,12 @@ from strawberry.tools import merge_types
 
 from graph.admin import AdminMutation, AdminQuery
 from graph.api_keys import ApiKeyMutation, ApiKeyQuery
+from graph.cost import QueryCost
 from graph.errors import ErrorCodes
 from graph.mutations import Mutation as CoreMutation
 from graph.queries import Query as CoreQuery
 from graph.subscriptions import Subscription
+from graph.trusted_documents import TrustedDocuments
 from graph.types import RunEvent
 
 Query = merge_types("Query", (CoreQuery, ApiKeyQuery, AdminQuery))
@@ -46,7 +48,7 @@ MAX_TOKENS = 4000
 # Distinct documents kept parsed and validated per process; clients send a few dozen.
 DOCUMENT_CACHE_SIZE = 512
 
-LIMIT_RULES = (depth_rule(MAX_DEPTH, None), aliases_rule(MAX_ALIASES))
+LIMIT_RULES = (depth_rule(MAX_DEPTH, None), aliases_rule(MAX_ALIASES), QueryCost)
 
 
 class Limits(AddValidationRules):
@@ -113,11 +115,19 @@ class LatticeSchema(strawberry.Schema):
         return None
 
 
-def build_schema(*, mask_errors: bool = False) -> strawberry.Schema:
+def build_schema(
+    *,
+    mask_errors: bool = False,
+    trusted_documents: Mapping[str, str] | None = None,
+    open_documents: bool = True,
+) -> strawberry.Schema:
     # Factories, so each operation gets fresh extension state; the rules and the caches
-    # they reach are shared. Order matters: the token limit and the rules are set on the
-    # operation before the cached parse and validation read them.
+    # they reach are shared. Order matters: trusted documents supply the text first, and
+    # the token limit and the rules are set on the operation before the cached parse and
+    # validation read them.
+    manifest = trusted_documents or {}
     extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: TrustedDocuments(manifest=manifest, open_to_all=open_documents),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         Limits,
         lambda: CachedParse(maxsize=DOCUMENT_CACHE_SIZE),

@@ -25,10 +25,16 @@ class MissingSecretError(RuntimeError):
     pass
 
 
+class InsecureSettingError(RuntimeError):
+    pass
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
 
-    LATTICE_ENV: Literal["dev", "production"] = "dev"
+    # Production unless dev is asked for: a forgotten variable must not turn on dev sign-in,
+    # GraphiQL and unmasked errors (`make dev`, the tests and the benches set dev).
+    LATTICE_ENV: Literal["dev", "production"] = "production"
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
     SUPABASE_URL: str | None = None
@@ -38,8 +44,16 @@ class Settings(BaseSettings):
     FAL_KEY: SecretStr | None = None
     STRIPE_SECRET_KEY: SecretStr | None = None
     STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+    # Networks admins may use their powers from (comma-separated CIDRs); empty means loopback
+    # in dev and nowhere in production. X-Forwarded-For counts only from TRUSTED_PROXIES.
     ADMIN_ALLOWED_IPS: str = ""
     TRUSTED_PROXIES: str = ""
+    # The first-party client's trusted documents ({sha256: document}, written by its build);
+    # default: src/graph/trusted_documents.json.
+    TRUSTED_DOCUMENTS_PATH: str | None = None
+    # Whether any caller may send its own GraphQL documents; default: only in dev (API keys
+    # always may).
+    GRAPHQL_OPEN_DOCUMENTS: bool | None = None
     PORT: int = 8000
     # Where this API is reachable; in dev the local token issuer lives here.
     PUBLIC_URL: str | None = None
@@ -105,6 +119,10 @@ class Settings(BaseSettings):
         return self.LATTICE_ENV == "dev"
 
     @property
+    def graphql_open_documents(self) -> bool:
+        return self.is_dev if self.GRAPHQL_OPEN_DOCUMENTS is None else self.GRAPHQL_OPEN_DOCUMENTS
+
+    @property
     def public_url(self) -> str:
         return (self.PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
 
@@ -145,6 +163,9 @@ class Settings(BaseSettings):
             raise MissingSecretError(
                 "LATTICE_ENV=production needs these environment variables: " + ", ".join(missing)
             )
+        # Tokens and the service-role key travel to Supabase: never in the clear.
+        if not str(self.SUPABASE_URL).startswith("https://"):
+            raise InsecureSettingError("LATTICE_ENV=production needs an https:// SUPABASE_URL")
 
 
 def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:

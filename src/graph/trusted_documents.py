@@ -1,0 +1,72 @@
+"""Trusted documents: the first-party client sends only the sha256 of an operation the build
+wrote into the manifest (`{"<sha256 hex>": "<document>"}`, Apollo's persisted-query
+extension `{"persistedQuery": {"version": 1, "sha256Hash": ...}}` without `query`).
+Arbitrary documents are accepted from API keys, and in dev (the playground); elsewhere a
+document not in the manifest is refused before it is parsed, so introspection and field
+suggestions never reach a browser session in production."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+from strawberry.extensions import SchemaExtension
+
+from graph.errors import coded
+from services.platform.errors import Forbidden, LatticeError, Unauthenticated
+
+DEFAULT_MANIFEST = Path(__file__).resolve().parent / "trusted_documents.json"
+
+
+class PersistedQueryNotFound(LatticeError):
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+
+def load_manifest(path: Path) -> dict[str, str]:
+    """The manifest, checked: every key must be the sha256 of its document."""
+    if not path.is_file():
+        return {}
+    documents = json.loads(path.read_text())
+    for digest, text in documents.items():
+        if hashlib.sha256(text.encode()).hexdigest() != digest:
+            raise ValueError(f"{path}: {digest} is not the sha256 of its document")
+    return dict(documents)
+
+
+class TrustedDocuments(SchemaExtension):
+    def __init__(self, *, manifest: Mapping[str, str], open_to_all: bool) -> None:
+        self.manifest = manifest
+        self.open_to_all = open_to_all
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        persisted = (context.operation_extensions or {}).get("persistedQuery")
+        if not context.query and isinstance(persisted, dict):
+            text = self.manifest.get(str(persisted.get("sha256Hash")))
+            if text is None:
+                raise coded(PersistedQueryNotFound("PersistedQueryNotFound"))
+            context.query = text
+        elif context.query and not self.open_to_all:
+            digest = hashlib.sha256(context.query.encode()).hexdigest()
+            if digest not in self.manifest and not await _from_api_key(context.context):
+                raise coded(
+                    Forbidden(
+                        "This API runs the Lattice client's own operations; integrators send"
+                        " their own documents with an API key (Authorization: Bearer lat_...)",
+                        reason="untrusted document",
+                    )
+                )
+        yield
+
+
+async def _from_api_key(context: object) -> bool:
+    viewer_of = getattr(context, "viewer", None)
+    if viewer_of is None:
+        return False
+    try:
+        viewer = await viewer_of()
+    except Unauthenticated:
+        return False
+    return viewer is not None and viewer.via_api_key
