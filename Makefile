@@ -9,7 +9,7 @@ NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 .PHONY: dev test setup lint typecheck pytest schema client-setup client-build client-check e2e bench browser
 
 dev: setup client-build
-	$(UV) run python -m devstack.dev
+	LATTICE_ENV=dev $(UV) run python -m devstack.dev
 
 test: setup lint typecheck pytest client-check e2e bench
 

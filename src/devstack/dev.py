@@ -21,7 +21,8 @@ from services.platform.migrations import migrate
 
 
 def main() -> None:
-    settings = Settings()
+    # This is the dev stack whatever the environment says (production is the default).
+    settings = Settings(LATTICE_ENV="dev")
     data_dir = Path(settings.DATA_DIR).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env, handles = ensure_services(data_dir)
@@ -31,7 +32,7 @@ def main() -> None:
         child_env = {
             **os.environ,
             **env,
-            "LATTICE_ENV": settings.LATTICE_ENV,
+            "LATTICE_ENV": "dev",
             "DATA_DIR": str(data_dir),
             # Workers pick up a message within 100 ms instead of Dramatiq's idle 1 s.
             "dramatiq_worker_timeout": os.environ.get("dramatiq_worker_timeout", "100"),  # noqa: SIM112
@@ -125,7 +126,9 @@ def _set_up_local_stripe(env: dict[str, str]) -> None:
                 break
         except httpx.HTTPError:
             time.sleep(0.2)
-    asyncio.run(ensure_pro_plan(Settings(_env_file=None, **_stripe_settings(env))))
+    asyncio.run(
+        ensure_pro_plan(Settings(_env_file=None, LATTICE_ENV="dev", **_stripe_settings(env)))
+    )
 
 
 def _stripe_settings(env: dict[str, str]) -> dict[str, Any]:

@@ -19,6 +19,15 @@ AUDIENCE = "authenticated"
 JWKS_TTL_SECONDS = 600.0
 # An unknown kid triggers a refetch, but forged kids must not turn us into a request pump.
 MIN_REFETCH_SECONDS = 10.0
+# Supabase issues access tokens for an hour by default; one valid for longer than a day was
+# not issued for a session (a leaked signing key, or a token minted to live forever).
+MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
+# One answer for every refusal: which check failed helps only someone forging tokens.
+REFUSED = "The access token is invalid or has expired; sign in again"
+
+
+def _refused() -> Unauthenticated:
+    return Unauthenticated(REFUSED)
 
 
 class TokenVerifier:
@@ -42,7 +51,7 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise Unauthenticated("The access token is malformed") from exc
+            raise _refused() from exc
         alg = header.get("alg")
         key: Any
         if alg in ASYMMETRIC:
@@ -50,7 +59,7 @@ class TokenVerifier:
         elif alg == "HS256" and self._hs256_secret:
             key = self._hs256_secret
         else:
-            raise Unauthenticated(f"Tokens signed with {alg!r} are not accepted")
+            raise _refused()
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -58,14 +67,18 @@ class TokenVerifier:
                 algorithms=[alg],
                 audience=AUDIENCE,
                 issuer=self._issuer,
-                options={"require": ["exp", "sub", "aud", "iss"]},
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("The access token has expired") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise Unauthenticated("The access token is not for signed-in users") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthenticated(f"The access token is invalid: {exc}") from exc
+            raise _refused() from exc
+        exp, iat = claims["exp"], claims["iat"]
+        if (
+            not isinstance(exp, int | float)
+            or not isinstance(iat, int | float)
+            or exp - iat > MAX_TOKEN_LIFETIME_SECONDS
+            or exp - time.time() > MAX_TOKEN_LIFETIME_SECONDS
+        ):
+            raise _refused()
         return claims
 
     async def _key(self, kid: str, alg: str) -> jwt.PyJWK:
@@ -75,9 +88,9 @@ class TokenVerifier:
             await self._refresh(force=key is None)
             key = self._keys.get(kid)
         if key is None:
-            raise Unauthenticated("The access token was signed by an unknown key")
+            raise _refused()
         if key.algorithm_name != alg:
-            raise Unauthenticated("The access token's algorithm does not match its key")
+            raise _refused()
         return key
 
     async def _refresh(self, *, force: bool) -> None:
