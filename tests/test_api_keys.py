@@ -3,8 +3,10 @@ limited to the key's scopes, revocation at once, never admin powers or key manag
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
 import uuid
 
 import httpx
@@ -12,6 +14,7 @@ import httpx
 from admin_support import sign_in_admin
 from conftest import LiveServer
 from support import CREATE, RUN, error_codes, flux_node, gql, run_events_socket, sign_in
+from test_authorization import _serve, _settings_beside
 
 CREATE_KEY = """
 mutation($name: String!, $scopes: [ApiKeyScope!]!) {
@@ -127,3 +130,27 @@ async def test_scopes_and_names_are_checked(client: httpx.AsyncClient) -> None:
         "VALIDATION_ERROR"
     ]
     assert (await alice.data(KEYS))["apiKeys"] == []
+
+
+async def test_writes_are_rate_limited_per_user_and_per_key(live: LiveServer) -> None:
+    settings = _settings_beside(live, WRITES_PER_MINUTE="3", API_KEY_WRITES_PER_MINUTE="2")
+    # The windows are whole minutes: start well inside one.
+    if time.time() % 60 > 50:
+        await asyncio.sleep(61 - time.time() % 60)
+    async for url in _serve(settings):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            alice = await sign_in(http, role="PRO")
+            key = (await alice.data(CREATE_KEY, name="bot", scopes=["RUN"]))["createApiKey"][
+                "secret"
+            ]
+            document = {"input": {"name": "w", "nodes": [], "edges": []}}
+            # createApiKey was the first write of Alice's session.
+            codes = [error_codes(await alice.gql(CREATE, **document)) for _ in range(3)]
+            assert codes == [[], [], ["RATE_LIMITED"]]
+            # The key has its own count, and its own limit.
+            by_key = [error_codes(await gql(http, CREATE, document, token=key)) for _ in range(3)]
+            assert by_key == [[], [], ["RATE_LIMITED"]]
+            limited = await gql(http, CREATE, document, token=key)
+            assert limited["errors"][0]["extensions"]["retryAfterSeconds"] >= 1
+            # Reads are not counted.
+            assert error_codes(await alice.gql(WORKFLOWS)) == []

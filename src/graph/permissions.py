@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from graphql import OperationType
 from strawberry.permission import BasePermission
 
 from graph.context import Context
@@ -50,6 +51,13 @@ class SignedIn(LatticePermission):
 
 
 class CanRun(LatticePermission):
+    """Writes; each counts against the user's (or the key's own) rate limit."""
+
+    async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        await self.check(info.context)
+        await _throttle(info)
+        return True
+
     async def check(self, context: Context) -> None:
         viewer = await context.require_viewer()
         if viewer.key_scopes is not None and "RUN" not in viewer.key_scopes:
@@ -57,10 +65,30 @@ class CanRun(LatticePermission):
 
 
 class NotApiKey(LatticePermission):
+    async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        await self.check(info.context)
+        await _throttle(info)
+        return True
+
     async def check(self, context: Context) -> None:
         viewer = await context.require_viewer()
         if viewer.via_api_key:
             raise Forbidden("API keys cannot do this; sign in to Lattice")
+
+
+# Run starts have their own limit (RUNS_PER_MINUTE, services/runs/start.py), which
+# benchmarks and scale-out tests raise on their own.
+OWN_LIMIT = frozenset({"runWorkflow"})
+
+
+async def _throttle(info: Any) -> None:
+    if info.operation.operation != OperationType.MUTATION or info.field_name in OWN_LIMIT:
+        return
+    context: Context = info.context
+    viewer = context.signed_in
+    await context.runtime.rate_limits.hit(
+        user_id=str(viewer.id), key_id=viewer.claims.get("api_key_id")
+    )
 
 
 REFUSED_ACTION = "admin.refused"

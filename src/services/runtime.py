@@ -22,6 +22,7 @@ from services.fal.webhooks import FalWebhookVerifier
 from services.platform import database
 from services.platform.config import Settings
 from services.platform.database import Database
+from services.platform.rate_limits import RateLimits
 from services.runs.dispatch import make_broker
 from services.runs.engine import Engine
 from services.runs.events import EventHub
@@ -43,6 +44,7 @@ class Runtime:
     hub: EventHub
     stripe: StripeGateway | None
     fal_webhooks: FalWebhookVerifier
+    rate_limits: RateLimits
 
 
 @asynccontextmanager
@@ -88,6 +90,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             hub=hub,
             stripe=StripeGateway(settings) if settings.billing_enabled else None,
             fal_webhooks=FalWebhookVerifier(settings.FAL_JWKS_URL, http),
+            rate_limits=RateLimits(
+                settings.REDIS_URL,
+                per_user=settings.WRITES_PER_MINUTE,
+                per_key=settings.API_KEY_WRITES_PER_MINUTE,
+            ),
         )
     finally:
         await hub.stop()

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     NODE_STALL_SECONDS: float = Field(default=120.0, gt=0)
     # Billable mutations (runs) each user may start per minute.
     RUNS_PER_MINUTE: int = Field(default=30, ge=1)
+    # Writes (mutations that create, change, spend) per minute: each user's own sessions
+    # together, and each API key on its own.
+    WRITES_PER_MINUTE: int = Field(default=120, ge=1)
+    API_KEY_WRITES_PER_MINUTE: int = Field(default=60, ge=1)
     # Stripe's API; set to a local server's address in dev and tests (`make dev` runs one).
     STRIPE_API_BASE: str | None = None
     # The Billing Meter every Pro charge is reported to, one unit per cent.
