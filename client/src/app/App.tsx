@@ -16,6 +16,7 @@ const RunsPage = lazy(() => import("@/features/runs/RunsPage"));
 const LorasPage = lazy(() => import("@/features/loras/LorasPage"));
 const BillingPage = lazy(() => import("@/features/billing/BillingPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
+const ApiKeysPage = lazy(() => import("@/features/apikeys/ApiKeysPage"));
 
 function useSignedIn(): boolean | null {
   const [signedIn, setSignedIn] = useState<boolean | null>(null);
@@ -51,7 +52,8 @@ export function App() {
                 <Route path="runs" element={<Lazy><RunsPage /></Lazy>} />
                 <Route path="loras" element={<Lazy><LorasPage /></Lazy>} />
                 <Route path="billing" element={<Lazy><BillingPage /></Lazy>} />
-                <Route path="admin" element={<Lazy><AdminPage /></Lazy>} />
+                <Route path="api-keys" element={<Lazy><ApiKeysPage /></Lazy>} />
+                <Route path="admin/*" element={<Lazy><AdminPage /></Lazy>} />
                 <Route path="*" element={<Navigate to="/workflows" replace />} />
               </Route>
             </Routes>

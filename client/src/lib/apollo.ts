@@ -3,11 +3,10 @@ import { setContext } from "@apollo/client/link/context";
 import { onError } from "@apollo/client/link/error";
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
-import { getMainDefinition, relayStylePagination } from "@apollo/client/utilities";
-import { generatePersistedQueryIdsFromManifest } from "@apollo/persisted-query-lists";
+import { getMainDefinition, getOperationName, relayStylePagination } from "@apollo/client/utilities";
 import { createClient, type Client } from "graphql-ws";
 import { persistedQueryIds } from "@/gql/persisted-query-ids";
-import { accessToken, sessionExpired } from "./session";
+import { accessToken, onTokenReplaced, sessionExpired } from "./session";
 
 function websocketUrl(): string {
   const url = new URL("/graphql", window.location.href);
@@ -23,18 +22,18 @@ export function createApolloClient(): ApolloClient<unknown> {
   const expired = onError(({ graphQLErrors }) => {
     if (graphQLErrors?.some((e) => e.extensions?.code === "UNAUTHENTICATED")) sessionExpired();
   });
-  const ws = new GraphQLWsLink(
-    withoutPersistedText(createClient({
-      url: websocketUrl(),
-      lazy: true,
-      retryAttempts: 10,
-      // Read the token at each (re)connect, so a refreshed session is used.
-      connectionParams: async () => {
-        const token = await accessToken();
-        return token ? { Authorization: `Bearer ${token}` } : {};
-      },
-    })),
-  );
+  const socket = createClient({
+    url: websocketUrl(),
+    lazy: true,
+    retryAttempts: 10,
+    // Read the token at each (re)connect, so a refreshed session is used.
+    connectionParams: async () => {
+      const token = await accessToken();
+      return token ? { Authorization: `Bearer ${token}` } : {};
+    },
+  });
+  restartOnStepUp(socket);
+  const ws = new GraphQLWsLink(withoutPersistedText(socket));
   const http = ApolloLink.from([expired, auth, new HttpLink({ uri: "/graphql" })]);
   const link = ApolloLink.from([split(
     ({ query }) => {
@@ -55,10 +54,20 @@ export function createApolloClient(): ApolloClient<unknown> {
  * GraphQL Code Generator's normalized print of the operation after Apollo's transforms, and
  * `sha256Hash` is the SHA-256 (lowercase hex) of exactly that text. An id the API does not know
  * is an error shown as such; falling back to sending the text would only be refused.
+ * (The lookup is @apollo/persisted-query-lists' generatePersistedQueryIdsFromManifest in a few
+ * lines: that package ships CommonJS only, which drags all of graphql-js into the first load.)
  */
+const idsByName = new Map(persistedQueryIds.operations.map(({ name, id }) => [name, id]));
+
 export function trustedDocuments(): ApolloLink {
   return createPersistedQueryLink({
-    ...generatePersistedQueryIdsFromManifest({ loadManifest: () => persistedQueryIds }),
+    generateHash: (document) => {
+      const name = getOperationName(document);
+      const id = name === null ? undefined : idsByName.get(name);
+      if (!id) throw new Error(`Operation ${name ?? "(anonymous)"} is not in the trusted documents manifest`);
+      return id;
+    },
+    disable: () => false,
     retry: () => false,
   });
 }
@@ -72,6 +81,17 @@ export function withoutPersistedText(client: Client): Client {
       client.subscribe(payload.extensions?.persistedQuery ? { ...payload, query: "" } : payload, sink),
     iterate: (payload) => client.iterate(payload.extensions?.persistedQuery ? { ...payload, query: "" } : payload),
   };
+}
+
+/** A socket opened with an `aal1` token keeps it; after an MFA step-up, reconnect (graphql-ws
+ * resubscribes what was open) so the connection carries the new token. */
+function restartOnStepUp(client: Client): void {
+  let open: WebSocket | null = null;
+  client.on("connected", (socket) => { open = socket as WebSocket; });
+  client.on("closed", () => { open = null; });
+  onTokenReplaced(() => {
+    if (open?.readyState === WebSocket.OPEN) open.close(4205, "Client Restart");
+  });
 }
 
 export function createCache(): InMemoryCache {

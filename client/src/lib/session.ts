@@ -11,6 +11,7 @@ type DevSession = { email: string; role?: string; token: string; expiresAt: numb
 type Listener = (signedIn: boolean) => void;
 
 const listeners = new Set<Listener>();
+const replacedListeners = new Set<() => void>();
 let supabase: Promise<SupabaseClient | null> | null = null;
 
 function notify(signedIn: boolean) {
@@ -20,6 +21,16 @@ function notify(signedIn: boolean) {
 export function onSessionChange(listener: Listener): () => void {
   listeners.add(listener);
   return () => void listeners.delete(listener);
+}
+
+/** The token was swapped for a stronger one (MFA step-up): open sockets should reconnect with it. */
+export function onTokenReplaced(listener: () => void): () => void {
+  replacedListeners.add(listener);
+  return () => void replacedListeners.delete(listener);
+}
+
+export function tokenReplaced(): void {
+  for (const listener of replacedListeners) listener();
 }
 
 export function supabaseClient(): Promise<SupabaseClient | null> {
@@ -52,6 +63,15 @@ export async function devSignIn(email: string, role?: string): Promise<void> {
   const session: DevSession = { email, role, token: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 };
   localStorage.setItem(DEV_KEY, JSON.stringify(session));
   notify(true);
+}
+
+/** The dev issuer stepped the session up (an `aal2` token after a TOTP code). When it expires,
+ * the quiet re-issue below gives an `aal1` token again, and the console asks for a code. */
+export function replaceDevToken(token: string, expiresIn: number): void {
+  const dev = readDev();
+  if (!dev) throw new Error("Not signed in");
+  localStorage.setItem(DEV_KEY, JSON.stringify({ ...dev, token, expiresAt: Date.now() + expiresIn * 1000 }));
+  tokenReplaced();
 }
 
 export async function accessToken(): Promise<string | null> {

@@ -1,5 +1,5 @@
 import { NavLink, Outlet } from "react-router-dom";
-import { CreditCard, Images, LayoutGrid, ListChecks, LogOut, Moon, Shield, Sparkles, Sun } from "lucide-react";
+import { CreditCard, Images, KeyRound, LayoutGrid, ListChecks, LogOut, Moon, Shield, ShieldAlert, Sparkles, Sun } from "lucide-react";
 import { cn, formatCents } from "@/lib/utils";
 import { useViewer } from "@/lib/useViewer";
 import { signOut } from "@/lib/session";
@@ -18,12 +18,20 @@ const NAV: NavItem[] = [
   { to: "/runs", label: "Runs", icon: ListChecks },
   { to: "/loras", label: "LoRAs", icon: Sparkles },
   { to: "/billing", label: "Billing", icon: CreditCard },
+  { to: "/api-keys", label: "API keys", icon: KeyRound },
 ];
 
 export function AppShell() {
   const { viewer } = useViewer();
   const [dark, toggleTheme] = useTheme();
-  const nav = viewer?.role === "ADMIN" ? [...NAV, { to: "/admin", label: "Admin", icon: Shield }] : NAV;
+  // Admin shows only where the API would let it open; an admin who lacks only the second factor
+  // is offered the way to it instead.
+  const access = viewer?.adminAccess;
+  const nav = access?.allowed
+    ? [...NAV, { to: "/admin", label: "Admin", icon: Shield }]
+    : viewer?.role === "ADMIN" && access?.reason === "needs MFA"
+      ? [...NAV, { to: "/admin", label: "Unlock admin", icon: ShieldAlert }]
+      : NAV;
   return (
     <div className="flex h-full">
       <aside className="hidden w-56 shrink-0 flex-col border-r bg-card md:flex" aria-label="Sidebar">

@@ -46,5 +46,8 @@ export function shellViewer(over: Parameters<typeof billingViewer>[0] = {}) {
     freeAllowanceCents: v.freeAllowanceCents,
     credits: v.credits,
     billing: { __typename: "Billing" as const, plan: v.billing.plan, subscriptionStatus: v.billing.subscriptionStatus, graceEndsAt: v.billing.graceEndsAt },
+    suspended: false,
+    mfaLevel: "aal1",
+    adminAccess: { __typename: "AdminAccess" as const, allowed: false, reason: null },
   };
 }
