@@ -63,7 +63,6 @@ async def _open() -> WorkerContext:
         lease_seconds=settings.NODE_LEASE_SECONDS,
         deadline_seconds=settings.NODE_DEADLINE_SECONDS,
         stall_seconds=settings.NODE_STALL_SECONDS,
-        expects_webhooks=settings.fal_webhook_url is not None,
     )
     context = WorkerContext(
         engine=Engine(settings=settings, db=db, redis=redis, broker=broker),

@@ -93,7 +93,11 @@ async def _start(ctx: WorkerContext, work: NodeWork) -> Transition:
             return await transitions.mark_cached(engine.db, work, hit, inputs.identity)
         await transitions.set_cache_key(engine.db, work, cache_key)
     request_id = await ctx.fal.submit(
-        work.model_id, inputs.arguments, webhook_url=engine.settings.fal_webhook_url
+        work.model_id,
+        inputs.arguments,
+        # The node rides along, so a request whose submitting worker died before storing
+        # its id is still found (and not submitted again) when fal reports it done.
+        webhook_url=f"{engine.settings.fal_webhook_url}?node={work.id}",
     )
     if not await transitions.record_submission(engine.db, work, request_id, inputs.identity):
         # Cancelled while we submitted: the node is closed, but fal may have started.

@@ -57,10 +57,8 @@ class Follower:
         lease_seconds: float,
         deadline_seconds: float,
         stall_seconds: float,
-        expects_webhooks: bool,
     ) -> None:
         self._poll_seconds = poll_seconds
-        self._expects_webhooks = expects_webhooks
         self._polls_per_second = polls_per_second
         self._limit = asyncio.Semaphore(concurrency)
         self._max_tracked = max_tracked
@@ -271,9 +269,9 @@ class Follower:
             return True
         tracked.failures = 0
         if polled.done:
-            if self._expects_webhooks and not tracked.done_seen:
-                # Its webhook brings the result in a moment; fetch it ourselves only if the
-                # node is still waiting a poll interval from now.
+            if not tracked.done_seen:
+                # Its webhook (every submit asks for one) brings the result in a moment;
+                # fetch it ourselves only if the node is still waiting a poll interval later.
                 tracked.done_seen = True
                 return False
             await self._complete(work)

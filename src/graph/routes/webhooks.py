@@ -4,6 +4,7 @@ before anything else is read."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -55,8 +56,18 @@ async def fal_webhook(request: Request) -> JSONResponse:
     except InvalidFalWebhook:
         log.warning("refused a fal webhook with a bad or stale signature")
         return JSONResponse({"error": "invalid signature"}, status_code=400)
-    await completions.request_finished(runtime.engine, str(payload["request_id"]), payload)
+    await completions.request_finished(
+        runtime.engine, str(payload["request_id"]), payload, _node_of(request)
+    )
     return JSONResponse({"received": True})
+
+
+def _node_of(request: Request) -> uuid.UUID | None:
+    """The node our submit named in the webhook URL (absent from older submits)."""
+    try:
+        return uuid.UUID(request.query_params["node"])
+    except (KeyError, ValueError):
+        return None
 
 
 async def _read_capped(request: Request) -> bytes | None:

@@ -4,31 +4,36 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from services.platform.webhook_log import first_delivery
-from services.runs import outbox
+from services.runs import outbox, transitions
 from services.runs.engine import Engine
 
 # A result larger than this is fetched by the worker rather than carried in the message.
 MAX_CARRIED_RESULT_BYTES = 64_000
 
 
-async def request_finished(engine: Engine, request_id: str, webhook: dict[str, Any]) -> bool:
+async def request_finished(
+    engine: Engine, request_id: str, webhook: dict[str, Any], node_run_id: uuid.UUID | None
+) -> bool:
     """True when this is news (a node was waiting on the request)."""
     async with engine.db.as_service() as conn:
-        node_run_id = await conn.fetchval(
+        found = await conn.fetchval(
             """
             select id from public.node_runs
             where fal_request_id = $1 and status in ('QUEUED', 'RUNNING')
             """,
             request_id,
         )
-        if node_run_id is None:
+        if found is None and node_run_id is not None:
+            found = await transitions.adopt_orphan(conn, node_run_id, request_id)
+        if found is None:
             return False
         if not await first_delivery(conn, "fal", request_id, "request.completed"):
             return False
-        await outbox.add(conn, [outbox.complete(node_run_id, carried_result(webhook))])
+        await outbox.add(conn, [outbox.complete(found, carried_result(webhook))])
     await engine.relay()
     return True
 

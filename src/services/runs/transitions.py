@@ -112,24 +112,61 @@ async def record_submission(
     db: Database, work: NodeWork, request_id: str, inputs: dict[str, Any]
 ) -> bool:
     """Stores fal's request id at once: a redelivered message resumes it instead of paying
-    again. False when the node was cancelled meanwhile."""
+    again. False when the node was cancelled meanwhile. True also when fal's webhook got
+    here first and recorded the same request (see `adopt_orphan`)."""
     async with db.as_service() as conn:
         await _lock_run(conn, work.run_id)
         updated = await conn.fetchval(
             """
             update public.node_runs set fal_request_id = $2, inputs = $3, started_at = coalesce(started_at, now())
-            where id = $1 and status in ('QUEUED', 'RUNNING') and fal_request_id is null returning id
+            where id = $1 and status in ('QUEUED', 'RUNNING')
+              and (fal_request_id is null or fal_request_id = $2)
+            returning id
             """,
             work.id,
             request_id,
             inputs,
         )
-        if updated is not None:
-            await conn.execute(
-                "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
-                work.run_id,
+        if updated is None:
+            return bool(
+                await conn.fetchval(
+                    "select fal_request_id = $2 from public.node_runs where id = $1",
+                    work.id,
+                    request_id,
+                )
             )
-    return updated is not None
+        await conn.execute(
+            "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
+            work.run_id,
+        )
+    return True
+
+
+async def adopt_orphan(
+    conn: asyncpg.Connection, node_run_id: uuid.UUID, request_id: str
+) -> uuid.UUID | None:
+    """Records a request fal finished for a node still waiting for its request id: the
+    worker that submitted it died before storing the id (fal's webhook names the node).
+    Without this the node would be submitted, and paid for at fal, a second time."""
+    run_id = await conn.fetchval("select run_id from public.node_runs where id = $1", node_run_id)
+    if run_id is None:
+        return None
+    await _lock_run(conn, run_id)
+    adopted: uuid.UUID | None = await conn.fetchval(
+        """
+        update public.node_runs set fal_request_id = $2, started_at = coalesce(started_at, now())
+        where id = $1 and status = 'QUEUED' and fal_request_id is null
+        returning id
+        """,
+        node_run_id,
+        request_id,
+    )
+    if adopted is not None:
+        await conn.execute(
+            "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
+            run_id,
+        )
+    return adopted
 
 
 async def record_progress(
