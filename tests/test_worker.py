@@ -7,20 +7,17 @@ import os
 import subprocess
 import sys
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
-import redis as redis_sync
 import redis.asyncio as aioredis
 
 from services.runs.dispatch import make_broker, send
 
 
 async def test_a_real_worker_consumes_a_message_sent_through_services(
-    service_urls: dict[str, str],
+    test_redis_url: str,
 ) -> None:
-    # A Redis database of this test's own: a dev stack on the same server uses database 0.
-    redis_url = urlunsplit(urlsplit(service_urls["REDIS_URL"])._replace(path="/12"))
-    redis_sync.Redis.from_url(redis_url).flushdb()
+    # The session's own Redis database (see conftest): nothing else on the server shares it.
+    redis_url = test_redis_url
     token = uuid.uuid4().hex
     send(make_broker(redis_url), "ping", token, queue="maintenance")
     worker = subprocess.Popen(
