@@ -44,7 +44,7 @@ from graph.trusted_documents import DEFAULT_MANIFEST, load_manifest
 from graph.view import MAX_CONNECTIONS_PER_USER
 from services.accounts.admin_access import allowed_networks
 from services.platform.config import Settings
-from support import User, error_codes, gql, sign_in
+from support import CREATE, RUN, RUN_EVENTS, User, error_codes, flux_node, gql, sign_in
 from test_auth import claims_for, dev_key
 
 # Every root field and who may use it. Adding a field means adding it here.
@@ -360,7 +360,7 @@ MODELS = "query Models { models { id allowed } }"
 async def closed(live: LiveServer, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A server as production runs it: only the manifest's documents, except for API keys."""
     manifest = tmp_path / "trusted.json"
-    manifest.write_text(json.dumps({_sha(MODELS): MODELS}))
+    manifest.write_text(json.dumps({_sha(d): d for d in (MODELS, RUN_EVENTS)}))
     settings = _settings_beside(
         live, GRAPHQL_OPEN_DOCUMENTS="false", TRUSTED_DOCUMENTS_PATH=str(manifest)
     )
@@ -434,3 +434,31 @@ def test_the_clients_trusted_documents_are_valid_and_within_the_limits() -> None
     for digest, text in manifest.items():
         errors = validate(schema, parse(text), [*specified_rules, *LIMIT_RULES])
         assert not errors, (digest, text.split("{")[0], errors)
+
+
+async def test_subscriptions_run_trusted_documents_by_id_over_websocket(
+    closed: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    pro = await sign_in(client, role="PRO")
+    created = await pro.data(CREATE, input={"name": "ws", "nodes": [flux_node()], "edges": []})
+    run_id = (await pro.data(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex))[
+        "runWorkflow"
+    ]["id"]
+    ws = await _socket(str(closed.base_url), pro.token)
+    try:
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        by_id = {"variables": {"runId": run_id}, **_persisted(_sha(RUN_EVENTS)), "query": ""}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": by_id}))
+        first = json.loads(await ws.recv())
+        assert first["type"] == "next", first
+        assert first["payload"]["data"]["runEvents"]["run"]["id"] == run_id
+        own = {
+            "query": "subscription($r: ID!) { runEvents(runId: $r) { run { id } } }",
+            "variables": {"r": run_id},
+        }
+        await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": own}))
+        while (message := json.loads(await ws.recv()))["id"] != "2":
+            pass
+        assert "FORBIDDEN" in json.dumps(message), message
+    finally:
+        await ws.close()

@@ -7,17 +7,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from graph.body_limits import GRAPHQL_MAX_BYTES, BodyLimits
 from graph.routes import dev_auth, system, uploads, webhooks
 from graph.routes.client import CLIENT_DIST, SinglePageApp
 from graph.schema import build_schema
+from graph.security_headers import SecurityHeaders
 from graph.trusted_documents import DEFAULT_MANIFEST, load_manifest
 from graph.view import LatticeGraphQL
+from services.assets.uploads import MAX_UPLOAD_BYTES
 from services.platform.config import Settings
 from services.runtime import open_runtime
 
@@ -25,18 +29,24 @@ from services.runtime import open_runtime
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     settings.check_production_secrets()
+    manifest = load_manifest(
+        Path(settings.TRUSTED_DOCUMENTS_PATH)
+        if settings.TRUSTED_DOCUMENTS_PATH
+        else DEFAULT_MANIFEST
+    )
     schema = build_schema(
         mask_errors=not settings.is_dev,
-        trusted_documents=load_manifest(
-            Path(settings.TRUSTED_DOCUMENTS_PATH)
-            if settings.TRUSTED_DOCUMENTS_PATH
-            else DEFAULT_MANIFEST
-        ),
+        trusted_documents=manifest,
         open_documents=settings.graphql_open_documents,
     )
     # The playground also serves production, where it works with an API key (the only
     # callers that may send their own documents and introspect there).
-    graphql = LatticeGraphQL(schema, ide=True)
+    graphql = LatticeGraphQL(
+        schema,
+        ide=True,
+        trusted_documents=manifest,
+        open_documents=settings.graphql_open_documents,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -60,7 +70,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
     proxies = Middleware(
         ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in settings.trusted_proxies]
     )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[proxies])
+    headers = Middleware(
+        SecurityHeaders, supabase_url=settings.SUPABASE_URL, production=not settings.is_dev
+    )
+    # Multipart framing around the image is a few hundred bytes; 64 KB leaves room for it.
+    limits = Middleware(
+        BodyLimits,
+        limits={"/graphql": GRAPHQL_MAX_BYTES, "/api/uploads": MAX_UPLOAD_BYTES + 64 * 1024},
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[headers, proxies, limits])
+
+
+# uvicorn's httptools parser takes headers of any size; h11 caps a request's head (request
+# line and headers) at this many bytes and refuses the request beyond it.
+MAX_HEADER_BYTES = 64 * 1024
+HTTP_LIMITS: dict[str, Any] = {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
 
 
 def main() -> None:
@@ -72,7 +96,9 @@ def main() -> None:
     host = "127.0.0.1" if settings.is_dev else "0.0.0.0"  # noqa: S104
     # uvicorn's own proxy-headers support would trust loopback peers by default; the app
     # applies TRUSTED_PROXIES itself.
-    uvicorn.run(create_app(settings), host=host, port=settings.PORT, proxy_headers=False)
+    uvicorn.run(
+        create_app(settings), host=host, port=settings.PORT, proxy_headers=False, **HTTP_LIMITS
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ import contextlib
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -21,9 +24,15 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context
+from graph.errors import coded
+from graph.trusted_documents import PersistedQueryNotFound, is_trusted, untrusted
 from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
@@ -32,8 +41,51 @@ MAX_CONNECTIONS_PER_USER = 20
 TOKEN_EXPIRED = 4401
 
 
+class PersistedOverWebSocket(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with trusted documents: a `subscribe` whose payload carries only
+    the persistedQuery extension runs the manifest's document (Strawberry's handler passes
+    no extensions to the schema, so the id is resolved here)."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: Any = message["payload"]
+        view: Any = self.view
+        documents: Mapping[str, str] = view.trusted_documents
+        persisted = (payload.get("extensions") or {}).get("persistedQuery")
+        if not payload.get("query") and isinstance(persisted, dict):
+            text = documents.get(str(persisted.get("sha256Hash")))
+            if text is None:
+                error = PersistedQueryNotFound("PersistedQueryNotFound")
+                await self._refuse(message, coded(error))
+                return
+            payload["query"] = text
+        elif not view.open_documents and not await is_trusted(
+            str(payload.get("query") or ""), documents, self.context
+        ):
+            await self._refuse(message, coded(untrusted()))
+            return
+        await super().handle_subscribe(message)
+
+    async def _refuse(self, message: SubscribeMessage, error: GraphQLError) -> None:
+        # A refused subscribe ends with graphql-transport-ws's `error` message, before any
+        # operation is registered.
+        await self.send_message(
+            {"id": message["id"], "type": "error", "payload": [error.formatted]}
+        )
+
+
 class LatticeGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: object, *, ide: bool) -> None:
+    graphql_transport_ws_handler_class = PersistedOverWebSocket
+
+    def __init__(
+        self,
+        schema: object,
+        *,
+        ide: bool,
+        trusted_documents: Mapping[str, str] | None = None,
+        open_documents: bool = True,
+    ) -> None:
+        self.trusted_documents = trusted_documents or {}
+        self.open_documents = open_documents
         super().__init__(
             schema,  # type: ignore[arg-type]
             graphql_ide="graphiql" if ide else None,
