@@ -1,8 +1,8 @@
 """What Lattice adds to a fal request: concurrent one-node FLUX runs through the whole
 product against the same requests sent straight to fal with fal-client.
 
-  lattice  runWorkflow over GraphQL (API under uvicorn, one process) -> outbox -> Redis ->
-           one worker process (`dramatiq jobs.worker --processes 1 --threads 4`,
+  lattice  runWorkflow over GraphQL (API under uvicorn, one process per core) -> outbox -> Redis ->
+           one worker process (`dramatiq jobs.worker --processes 1 --threads 16`,
            dramatiq_worker_timeout=100) submits to the local fal server with a webhook URL ->
            fal's signed webhook (or the follower) -> complete_node -> the node SUCCEEDED event
            on the runEvents subscription (graphql-transport-ws; each socket is connected and

@@ -2,7 +2,7 @@
 
 `start_stack` creates a fresh database (migrated with services.platform.migrations.migrate),
 empties a Redis database of the benchmark's own, and starts the local fal server (TLS), the
-API (uvicorn, one process) and one worker process (`dramatiq jobs.worker --processes 1
+API (uvicorn, one process per core as in production: `--workers`) and one worker process (`dramatiq jobs.worker --processes 1
 --threads 16`, `dramatiq_worker_timeout=100`), each in its own process group; `Stack.close`
 stops exactly those and drops the database. fal-client in this process is pointed at the
 same fal server (its hosts are read at import, so `prepare_fal_env` runs first).
@@ -144,6 +144,7 @@ async def start_stack(
     fal_concurrency: int = 400,
     worker_threads: int = 16,
     worker_env: dict[str, str] | None = None,
+    api_processes: int = os.cpu_count() or 1,
 ) -> Stack:
     admin_url = ADMIN_DATABASE_URL
     database = f"lattice_bench_{name}_{uuid.uuid4().hex[:8]}"
@@ -215,6 +216,8 @@ async def start_stack(
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--workers",
+                str(api_processes),
             ],
             "worker": [
                 python,
