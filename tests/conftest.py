@@ -24,7 +24,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from devstack.embedded import ensure_services, free_port
-from graph.app import create_app
+from graph.app import HTTP_LIMITS, create_app
 from services.billing.setup import ensure_pro_plan
 from services.platform.config import Settings
 from services.platform.migrations import migrate
@@ -117,7 +117,9 @@ async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
     """Runs the app under uvicorn on this event loop, so tests reach it over real sockets."""
     app = create_app(settings)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.PORT, log_level="warning")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=settings.PORT, log_level="warning", **HTTP_LIMITS
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

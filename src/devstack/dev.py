@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from devstack.embedded import ensure_services, stop_services
+from graph.app import HTTP_LIMITS
 from services.platform.config import Settings
 from services.platform.migrations import migrate
 
@@ -42,6 +43,12 @@ def main() -> None:
         python = sys.executable
         api = [python, "-m", "uvicorn", "graph.app:create_app", "--factory"]
         api += ["--host", "127.0.0.1", "--port", str(settings.PORT)]
+        # The same request-head cap as production (graph.app.main).
+        api += ["--http", HTTP_LIMITS["http"]]
+        api += [
+            "--h11-max-incomplete-event-size",
+            str(HTTP_LIMITS["h11_max_incomplete_event_size"]),
+        ]
         worker = [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "16"]
         commands = {"api": api, "worker": worker}
         if "LATTICE_FAL_SERVER_ARGS" in child_env:

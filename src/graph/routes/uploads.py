@@ -35,7 +35,8 @@ async def upload(request: Request) -> JSONResponse:
                     },
                     400,
                 )
-            data = await file.read()
+            # The body limit already refused anything much larger; never read past the cap.
+            data = await file.read(MAX_UPLOAD_BYTES + 1)
         asset = await upload_image(
             runtime.db, runtime.storage, viewer, data, runtime.settings.TEMPORARY_ASSET_DAYS
         )

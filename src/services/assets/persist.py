@@ -33,7 +33,22 @@ async def persist_asset(
         raise NotFound("Asset", str(asset_id))
     if asset.storage == "PERSISTENT":
         return asset
-    assert asset.source_url is not None
+    if asset.storage_path is not None:
+        # Uploaded while on Free: the file is already in our storage, only its expiry goes.
+        async with db.as_service() as conn:
+            row = await conn.fetchrow(
+                f"""
+                update public.assets set storage = 'PERSISTENT', expires_at = null
+                where id = $1 and user_id = $2 returning {COLUMNS}
+                """,
+                asset.id,
+                viewer.id,
+            )
+        if row is None:
+            raise NotFound("Asset", str(asset_id))
+        return AssetRecord.from_row(row)
+    if asset.source_url is None:
+        raise NotFound("Asset", str(asset_id))
     data = await _download(http, asset.source_url)
     extension = mimetypes.guess_extension(asset.content_type) or ""
     path = f"{viewer.id}/{asset.id}{extension}"

@@ -1,0 +1,240 @@
+"""The HTTP edge: security headers on every kind of response, body and header size limits,
+and uploads that are decoded under a pixel cap and re-encoded before they are stored."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from PIL import Image
+
+from conftest import LiveServer
+from support import User
+
+
+def _csp(response: httpx.Response) -> dict[str, list[str]]:
+    policy = response.headers["content-security-policy"]
+    return {
+        part.split()[0]: part.split()[1:] for part in (p.strip() for p in policy.split(";")) if part
+    }
+
+
+async def test_every_response_carries_the_security_headers(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    api = await client.post("/graphql", json={"query": "{ viewer { id } }"}, headers=alice.headers)
+    page = await client.get("/some/deep/link")
+    health = await client.get("/healthz")
+    for response in (api, health, page):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert "camera=()" in response.headers["permissions-policy"]
+        csp = _csp(response)
+        assert csp["frame-ancestors"] == ["'none'"]
+        assert csp["script-src"] == ["'self'"], "no inline or remote scripts"
+        assert csp["object-src"] == ["'none'"]
+        host = urlsplit(str(client.base_url)).netloc
+        assert {"'self'", f"ws://{host}"} <= set(csp["connect-src"])
+        # Dev serves plain http on loopback: no HSTS there.
+        assert "strict-transport-security" not in response.headers
+
+
+async def test_the_built_page_has_no_inline_script(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    if page.status_code == 404:
+        pytest.skip("the client is not built")
+    html = page.text
+    assert "<script>" not in html.replace(" ", "")
+    for tag in html.split("<script")[1:]:
+        assert "src=" in tag.split(">")[0], tag[:200]
+
+
+def test_production_adds_hsts_and_allows_its_supabase(tmp_path: object) -> None:
+    from graph.security_headers import SecurityHeaders
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError
+
+    headers = SecurityHeaders(app, supabase_url="https://abcd.supabase.co", production=True)
+    policy = headers.content_security_policy("api.example.com", graphiql=False)
+    assert "https://abcd.supabase.co" in policy and "wss://abcd.supabase.co" in policy
+    assert "unsafe-inline' https://unpkg.com" not in policy
+    # A Host header cannot write its own directives into the policy.
+    assert headers.content_security_policy(None, graphiql=False).count("script-src") == 1
+
+
+async def test_a_graphql_body_over_a_megabyte_is_refused_before_it_is_read(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    big = {"query": "{ viewer { id } }", "variables": {"pad": "x" * (2 * 1024 * 1024)}}
+    declared = await client.post("/graphql", json=big, headers=alice.headers)
+    assert declared.status_code == 413
+    assert declared.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+    # Without a Content-Length the body is counted as it arrives.
+    status, sent = await _raw_chunked(
+        str(client.base_url),
+        "/graphql",
+        alice.token,
+        "application/json",
+        b'{"query": "{ viewer { id } }", "variables": {"pad": "',
+        64 * 1024 * 1024,
+    )
+    assert status in (413, 0)
+    assert sent < 16 * 1024 * 1024
+    # Ordinary requests are untouched.
+    ok = await client.post("/graphql", json={"query": "{ viewer { id } }"}, headers=alice.headers)
+    assert ok.status_code == 200 and ok.json()["data"]["viewer"]["id"] == alice.id
+
+
+async def test_oversized_request_headers_are_refused(
+    client: httpx.AsyncClient, alice: User
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ viewer { id } }"},
+        headers={**alice.headers, "X-Padding": "x" * (1024 * 1024)},
+    )
+    assert response.status_code in (400, 431)
+
+
+async def _raw_chunked(
+    base_url: str, path: str, token: str, content_type: str, head: bytes, total: int
+) -> tuple[int, int]:
+    """POSTs `head` and then zero bytes up to `total`, chunked (no Content-Length), and
+    returns the status and how many bytes had been sent when the answer came."""
+    parts = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write(
+        (
+            f"POST {path} HTTP/1.1\r\n"
+            f"Host: {parts.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            f"Content-Type: {content_type}\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+    )
+    sent = 0
+    answer = asyncio.create_task(reader.readline())
+    chunk = b"0" * (1024 * 1024)
+    try:
+        writer.write(b"%x\r\n%s\r\n" % (len(head), head))
+        while sent < total and not answer.done():
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+            sent += len(chunk)
+            await asyncio.sleep(0)
+    except (ConnectionError, OSError):
+        pass
+    try:
+        status_line = await asyncio.wait_for(answer, timeout=30)
+    except ConnectionResetError:
+        # The server answered and closed while we were still sending: the kernel drops an
+        # unread answer when the reset arrives (status 0). Refused all the same.
+        return 0, sent
+    finally:
+        writer.close()
+    return int(status_line.split()[1]), sent
+
+
+async def _raw_chunked_upload(base_url: str, token: str, total: int) -> tuple[int, int]:
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    return await _raw_chunked(
+        base_url,
+        "/api/uploads",
+        token,
+        f"multipart/form-data; boundary={boundary}",
+        head,
+        total,
+    )
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+async def test_a_400_mb_upload_is_refused_without_growing_the_api(
+    live: LiveServer, alice: User
+) -> None:
+    """The API runs in this process: its memory is this process's."""
+    before = _rss_bytes()
+    status, sent = await _raw_chunked_upload(live.base_url, alice.token, 400 * 1024 * 1024)
+    grew = _rss_bytes() - before
+    assert status in (413, 0)
+    assert sent < 100 * 1024 * 1024, f"the API read {sent / 2**20:.0f} MB before refusing"
+    assert grew < 60 * 1024 * 1024, f"the process grew by {grew / 2**20:.0f} MB"
+
+
+def _image(kind: str, size: tuple[int, int] = (64, 48), **save: object) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format=kind, **save)
+    return out.getvalue()
+
+
+def _gps_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)}
+    exif[0x0110] = "Secret Camera 3000"
+    return exif.tobytes()
+
+
+async def _upload(user: User, data: bytes, name: str = "a.jpg") -> httpx.Response:
+    return await user.client.post(
+        "/api/uploads",
+        files={"file": (name, data, "application/octet-stream")},
+        headers=user.headers,
+    )
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP"])
+async def test_uploaded_images_lose_their_exif_and_gps(alice: User, kind: str) -> None:
+    original = _image(kind, exif=_gps_exif())
+    assert b"Secret Camera" in original
+    response = await _upload(alice, original)
+    assert response.status_code == 201, response.text
+    stored = (await alice.client.get(response.json()["url"])).content
+    assert b"Secret Camera" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == kind and image.size == (64, 48)
+        assert not image.getexif().get_ifd(0x8825)
+
+
+async def test_bytes_after_the_image_are_not_stored(alice: User) -> None:
+    polyglot = _image("PNG") + b"<html><script>alert(document.cookie)</script></html>"
+    response = await _upload(alice, polyglot, "a.png")
+    assert response.status_code == 201, response.text
+    stored = (await alice.client.get(response.json()["url"])).content
+    assert b"<script>" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.size == (64, 48)
+
+
+async def test_a_decompression_bomb_is_refused_with_a_clear_error(alice: User) -> None:
+    # 179 megapixels of one colour compress to well under a megabyte of PNG.
+    bomb = io.BytesIO()
+    Image.new("1", (14_000, 12_800)).save(bomb, format="PNG")
+    started = time.monotonic()
+    response = await _upload(alice, bomb.getvalue(), "bomb.png")
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["problems"][0]["reason"] == "TOO_MANY_PIXELS"
+    assert time.monotonic() - started < 5
+    gallery = await alice.data("{ assets(first: 5) { edges { node { id } } } }")
+    assert gallery["assets"]["edges"] == []
+
+
+async def test_a_truncated_or_fake_image_is_refused(alice: User) -> None:
+    whole = _image("PNG", (256, 256))
+    for data in (whole[: len(whole) // 2], b"GIF89a" + b"\0" * 100, b"<html></html>"):
+        response = await _upload(alice, data, "a.png")
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
