@@ -9,5 +9,7 @@ await import("./canvas.spec.mjs");
 await import("./loras.spec.mjs");
 await import("./templates.spec.mjs");
 await import("./phone.spec.mjs");
+await import("./admin.spec.mjs");
+await import("./apikeys.spec.mjs");
 
 await finish();

@@ -14,6 +14,12 @@ import { AdminError, LoadMore } from "./common";
 
 type Entry = AdminAuditLogQuery["admin"]["auditLog"]["edges"][number]["node"];
 
+// What the API writes today (suggestions only: any action can be typed).
+const ACTIONS = [
+  "admin.refused", "api_key.created", "api_key.revoked", "credits.adjusted", "credits.granted", "model.disabled", "model.enabled",
+  "platform.daily_spend_limit.changed", "role.changed", "spending_cap.changed", "spending_cap_limit.changed", "user.suspended", "user.unsuspended",
+];
+
 /** A calendar day typed in the filter → the instant its day starts (or ends) in the reader's zone. */
 function dayBound(day: string, end: boolean): string | null {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return null;
@@ -53,7 +59,8 @@ export default function AuditLogPage() {
       >
         <div className="col-span-2 grid gap-1.5 sm:w-56">
           <Label htmlFor="audit-action">Action</Label>
-          <Input id="audit-action" value={action} onChange={(e) => setAction(e.target.value)} onBlur={() => setFilter("action", action.trim())} placeholder="e.g. credits.adjust" />
+          <Input id="audit-action" value={action} onChange={(e) => setAction(e.target.value)} onBlur={() => setFilter("action", action.trim())} placeholder="Any action" list="audit-actions" />
+          <datalist id="audit-actions">{ACTIONS.map((a) => <option key={a} value={a} />)}</datalist>
         </div>
         <div className="grid gap-1.5">
           <Label htmlFor="audit-since">From</Label>

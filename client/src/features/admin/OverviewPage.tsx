@@ -27,7 +27,7 @@ export function OverviewPage() {
         </CardHeader>
         <CardContent>{!admin || loading ? <Skeleton className="h-44" /> : <SpendChart days={admin.usageByDay} />}</CardContent>
       </Card>
-      <div className="grid min-w-0 gap-4 lg:grid-cols-2">
+      <div className="grid min-w-0 gap-4 lg:grid-cols-2 lg:items-start">
         <Card className="min-w-0">
           <CardHeader><CardTitle>By model</CardTitle></CardHeader>
           <CardContent>{admin ? <ModelUsageTable rows={admin.usageByModel} /> : <RowsSkeleton />}</CardContent>

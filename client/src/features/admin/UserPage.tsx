@@ -161,6 +161,8 @@ function useActionError() {
 
 function CreditsForm({ user }: { user: Detail }) {
   const [amount, setAmount] = useState("");
+  // One key per grant: a click retried after a lost answer grants once; a new grant gets a new key.
+  const [grantKey, setGrantKey] = useState(() => crypto.randomUUID());
   const { error, setError, fail } = useActionError();
   // The ledger is the server's: refetch it rather than guess the new entry.
   const [adjust, { loading }] = useMutation(AdminAdjustCreditsDocument, { refetchQueries: [AdminUserDocument], awaitRefetchQueries: true });
@@ -176,8 +178,9 @@ function CreditsForm({ user }: { user: Detail }) {
         const cents = parseDollars(amount);
         if (cents === null || cents === 0) { setError("Type an amount in dollars, like 10 or -2.50."); return false; }
         try {
-          await adjust({ variables: { userId: user.id, amountCents: cents, reason } });
+          await adjust({ variables: { userId: user.id, amountCents: cents, reason, idempotencyKey: grantKey } });
           setAmount("");
+          setGrantKey(crypto.randomUUID());
           return true;
         } catch (err) {
           fail(err);
@@ -187,7 +190,7 @@ function CreditsForm({ user }: { user: Detail }) {
     >
       <div className="grid gap-1.5">
         <Label htmlFor="credit-amount">Amount (USD)</Label>
-        <Input id="credit-amount" inputMode="decimal" className="max-w-40" value={amount} onChange={(e) => setAmount(e.target.value)} placeholder="10.00" />
+        <Input id="credit-amount" inputMode="decimal" className="max-w-40" value={amount} onChange={(e) => { setAmount(e.target.value); setGrantKey(crypto.randomUUID()); }} placeholder="10.00" />
       </div>
     </ActionCard>
   );

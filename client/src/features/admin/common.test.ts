@@ -15,5 +15,6 @@ describe("admin amounts", () => {
     expect(dollars(1250, true)).toBe("+$12.50");
     expect(dollars(-75, true)).toBe("−$0.75");
     expect(dollars(0)).toBe("$0.00");
+    expect(dollars(1_000_000)).toBe("$10,000.00");
   });
 });

@@ -5,7 +5,7 @@ import { TriangleAlert } from "lucide-react";
 
 /** Dollars with cents and a sign when asked: "$12.40", "−$3.00" (the ledger's adjustments). */
 export function dollars(cents: number, signed = false): string {
-  const text = `$${(Math.abs(cents) / 100).toFixed(2)}`;
+  const text = `$${(Math.abs(cents) / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
   if (cents < 0) return `−${text}`;
   return signed && cents > 0 ? `+${text}` : text;
 }

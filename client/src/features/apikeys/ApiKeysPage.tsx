@@ -150,8 +150,8 @@ function KeyRow({ apiKey }: { apiKey: ApiKeyFieldsFragment }) {
   return (
     <div className="flex flex-col gap-3 px-6 py-4 sm:flex-row sm:items-center sm:justify-between" data-testid="api-key-row" data-key-name={apiKey.name}>
       <div className="grid min-w-0 gap-1">
-        <div className="flex flex-wrap items-center gap-2">
-          <span className="truncate font-medium">{apiKey.name}</span>
+        <div className="flex min-w-0 flex-wrap items-center gap-2">
+          <span className="min-w-0 max-w-full truncate font-medium" title={apiKey.name}>{apiKey.name}</span>
           <code className="rounded bg-muted px-1.5 py-0.5 font-mono text-xs">{apiKey.prefix}…</code>
           {apiKey.scopes.map((scope) => <Badge key={scope} variant={scope === "RUN" ? "warning" : "secondary"}>{scope}</Badge>)}
           {revoked && <Badge variant="destructive">Revoked</Badge>}
