@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from services.platform.errors import ValidationFailed
-from services.workflows.graph import Edge, Graph, Node
+from services.workflows.graph import Edge, Graph, Node, check_depth, check_size
 
 
 @strawberry.input
@@ -35,6 +35,7 @@ class WorkflowInput:
     edges: list[EdgeInput]
 
     def to_graph(self) -> Graph:
+        check_size(len(self.nodes), len(self.edges))
         return Graph(
             nodes=tuple(
                 Node(str(n.id), str(n.model_id), n.col, n.row, _params(n.params, str(n.id)))
@@ -61,4 +62,5 @@ def _params(value: Any, node_id: str) -> dict[str, Any]:
             node_id=node_id,
             field="params",
         )
+    check_depth(value, node_id=node_id)
     return value

@@ -33,6 +33,7 @@ from graph.admin import AdminMutation, AdminQuery
 from graph.api_keys import ApiKeyMutation, ApiKeyQuery
 from graph.cost import QueryCost
 from graph.errors import ErrorCodes
+from graph.input_sizes import InputSizes
 from graph.mutations import Mutation as CoreMutation
 from graph.queries import Query as CoreQuery
 from graph.subscriptions import Subscription
@@ -132,6 +133,7 @@ def build_schema(
         Limits,
         lambda: CachedParse(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        InputSizes,
         lambda: ErrorCodes(mask=mask_errors),
     ]
     return LatticeSchema(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from collections import Counter
@@ -97,6 +98,14 @@ class LatticeGraphQL(GraphQL[Context, None]):
         self._connections: Counter[uuid.UUID] = Counter()
         # Per open socket: its user and the timer that closes it when the token expires.
         self._sockets: dict[WebSocket, tuple[uuid.UUID, asyncio.Task[None] | None]] = {}
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except RecursionError as exc:
+            # Python's parser recurses once per bracket: a body nested thousands deep would
+            # end as a 500. It is refused like any other unparseable body (400).
+            raise json.JSONDecodeError("nested too deeply", "", 0) from exc
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graph.types.common import Connection, Info, connection
-from services.workflows.graph import missing_inputs
+from services.workflows.graph import UnreadableGraph, missing_inputs
 from services.workflows.store import WorkflowRecord
 
 if TYPE_CHECKING:
@@ -68,6 +68,13 @@ class Workflow:
         " workflow is saved as a draft, and runs once the nodes to run lack nothing."
     )
     def warnings(self) -> list[WorkflowWarning]:
+        if self.record.unreadable:
+            problem = UnreadableGraph().problems[0]
+            return [
+                WorkflowWarning(
+                    reason=problem.reason, message=problem.message, node_id=None, field=None
+                )
+            ]
         return [
             WorkflowWarning(
                 reason=p.reason,

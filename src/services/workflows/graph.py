@@ -17,10 +17,62 @@ from services.platform.errors import Problem, ProblemList, ValidationFailed
 from services.workflows.catalog import CATALOG, ModelSpec, Port, PortType
 
 MAX_NODES = 50
+# Each input port takes one wire: a full 50-node graph has far fewer.
+MAX_EDGES = 500
 MAX_GRID = 1000
+# Parameters are flat values and small lists of objects (LoRAs): nothing deeper than this.
+MAX_PARAM_DEPTH = 16
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Parameters that name a gallery asset or give a URL for an image port.
-ASSET_OR_URL = re.compile(r"^(https://\S+|[0-9a-fA-F-]{36})$")
+# Parameters that name a gallery asset (a UUID as we write it) or give a URL for an image port.
+ASSET_OR_URL = re.compile(
+    r"^(https://\S+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+
+
+def check_size(nodes: int, edges: int) -> None:
+    """Before anything looks at a graph's contents: the work every later step does grows with
+    its size, and estimates, saves and imports all take the same cap."""
+    if nodes > MAX_NODES:
+        raise ValidationFailed.single(
+            "TOO_MANY_NODES", f"A workflow can have at most {MAX_NODES} nodes, not {nodes}"
+        )
+    if edges > MAX_EDGES:
+        raise ValidationFailed.single(
+            "TOO_MANY_EDGES", f"A workflow can have at most {MAX_EDGES} wires, not {edges}"
+        )
+
+
+def check_depth(value: Any, *, node_id: str, limit: int = MAX_PARAM_DEPTH) -> None:
+    """Refuses JSON nested deeper than `limit` without recursing (a value 100,000 levels deep
+    would exhaust Python's stack in any recursive walk: copying, validating, encoding)."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict | list):
+            if depth >= limit:
+                raise ValidationFailed.single(
+                    "INVALID_PARAMS",
+                    f"Node {node_id}: params can be nested at most {limit} levels deep",
+                    node_id=node_id,
+                    field="params",
+                )
+            children = current.values() if isinstance(current, dict) else current
+            pending.extend((child, depth + 1) for child in children)
+
+
+class UnreadableGraph(ValidationFailed):
+    """A stored graph that is not the shape this API writes (it was written some other way)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                Problem(
+                    "UNREADABLE_GRAPH",
+                    "This workflow's saved graph cannot be read; save it again from the editor"
+                    " or delete it",
+                )
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -54,17 +106,33 @@ class Graph:
     edges: tuple[Edge, ...]
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Graph:
-        return cls(
-            nodes=tuple(
-                Node(n["id"], n["modelId"], n["col"], n["row"], dict(n["params"]))
-                for n in data.get("nodes", [])
-            ),
-            edges=tuple(
-                Edge(e["source"], e["sourcePort"], e["target"], e["targetPort"])
-                for e in data.get("edges", [])
-            ),
-        )
+    def from_json(cls, data: Any) -> Graph:
+        """A stored graph; UnreadableGraph unless it has exactly the shape `as_json` writes."""
+        try:
+            nodes, edges = data.get("nodes", []), data.get("edges", [])
+            check_size(len(nodes), len(edges))
+            graph = cls(
+                nodes=tuple(
+                    Node(n["id"], n["modelId"], n["col"], n["row"], dict(n["params"]))
+                    for n in nodes
+                ),
+                edges=tuple(
+                    Edge(e["source"], e["sourcePort"], e["target"], e["targetPort"]) for e in edges
+                ),
+            )
+            for node in graph.nodes:
+                check_depth(node.params, node_id=node.id)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise UnreadableGraph() from exc
+        strings = [s for n in graph.nodes for s in (n.id, n.model_id)] + [
+            s for e in graph.edges for s in (e.source, e.source_port, e.target, e.target_port)
+        ]
+        numbers = [x for n in graph.nodes for x in (n.col, n.row)]
+        if not all(isinstance(x, str) for x in strings) or not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in numbers
+        ):
+            raise UnreadableGraph()
+        return graph
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,13 +167,8 @@ def validate(graph: Graph, *, role: Role, owned_loras: Mapping[str, str]) -> lis
     cycles, size limits) and raises ValidationFailed listing every problem. A graph that is
     merely unfinished is still saved, as a draft: what it lacks is returned as warnings.
     `owned_loras` maps the viewer's LoRA ids to their base models."""
+    check_size(len(graph.nodes), len(graph.edges))
     problems = ProblemList()
-    if len(graph.nodes) > MAX_NODES:
-        problems.add(
-            "TOO_MANY_NODES",
-            f"A workflow can have at most {MAX_NODES} nodes, not {len(graph.nodes)}",
-        )
-        problems.raise_if_any()
     nodes = _check_nodes(graph, role, owned_loras, problems)
     _check_edges(graph, nodes, problems)
     # A cycle is reported beside wrongly typed wires (a user fixing one should hear of both).
