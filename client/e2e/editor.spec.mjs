@@ -78,10 +78,15 @@ test("a pro user builds FLUX -> Wan 2.2 on the grid, runs it live, and finds bot
   await shot(page, "asset-detail");
   await page.getByTestId("use-as-input").click();
   await page.getByRole("menuitem", { name: "In a new workflow" }).click();
-  await page.waitForURL(/useAsset=/);
-  const assetId = new URL(page.url()).searchParams.get("useAsset");
+  // The new workflow starts from the image: an Image node that holds it.
+  await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+  const imageNode = page.getByTestId("node-n1");
+  await imageNode.getByTestId("utility-image").waitFor();
+  await imageNode.click({ position: { x: 60, y: 12 } });
+  const assetId = await page.locator("#param-image_url").inputValue();
+  expect(/^[0-9a-f-]{36}$/.test(assetId), `the Image node holds no gallery asset: ${assetId}`);
   await page.getByTestId("palette-fal-ai/wan/v2.2-a14b/image-to-video").click();
-  const target = page.getByTestId("node-n1");
+  const target = page.getByTestId("node-n2");
   await target.waitFor();
   await page.getByRole("tab", { name: "Gallery" }).click();
   const drawerAsset = page.getByTestId(`drawer-asset-${assetId}`);

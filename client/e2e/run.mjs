@@ -11,5 +11,6 @@ await import("./templates.spec.mjs");
 await import("./phone.spec.mjs");
 await import("./admin.spec.mjs");
 await import("./apikeys.spec.mjs");
+await import("./drafts.spec.mjs");
 
 await finish();

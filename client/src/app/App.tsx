@@ -6,6 +6,9 @@ import { hasSession, onSessionChange } from "@/lib/session";
 import { Toaster } from "@/components/ui/toast";
 import { AppShell } from "@/components/layout/AppShell";
 import { PageSkeleton } from "@/components/layout/PageSkeleton";
+import { EditorSkeleton } from "@/features/editor/EditorSkeleton";
+import { GallerySkeleton } from "@/features/gallery/GallerySkeleton";
+import { RunsSkeleton } from "@/features/runs/RunsSkeleton";
 import { WorkflowsPage } from "@/features/workflows/WorkflowsPage";
 
 // Everything but the dashboard's first screen loads on demand; the editor brings React Flow.
@@ -47,9 +50,9 @@ export function App() {
               <Route element={<AppShell />}>
                 <Route index element={<Navigate to="/workflows" replace />} />
                 <Route path="workflows" element={<WorkflowsPage />} />
-                <Route path="workflows/:id" element={<Lazy><EditorPage /></Lazy>} />
-                <Route path="gallery" element={<Lazy><GalleryPage /></Lazy>} />
-                <Route path="runs" element={<Lazy><RunsPage /></Lazy>} />
+                <Route path="workflows/:id" element={<Lazy fallback={<EditorSkeleton />}><EditorPage /></Lazy>} />
+                <Route path="gallery" element={<Lazy fallback={<GallerySkeleton />}><GalleryPage /></Lazy>} />
+                <Route path="runs" element={<Lazy fallback={<RunsSkeleton />}><RunsPage /></Lazy>} />
                 <Route path="loras" element={<Lazy><LorasPage /></Lazy>} />
                 <Route path="billing" element={<Lazy><BillingPage /></Lazy>} />
                 <Route path="api-keys" element={<Lazy><ApiKeysPage /></Lazy>} />
@@ -64,6 +67,7 @@ export function App() {
   );
 }
 
-function Lazy({ children }: { children: React.ReactNode }) {
-  return <Suspense fallback={<PageSkeleton />}>{children}</Suspense>;
+/** A page's code loading: its own skeleton when it has one, so nothing jumps when it arrives. */
+function Lazy({ children, fallback }: { children: React.ReactNode; fallback?: React.ReactNode }) {
+  return <Suspense fallback={fallback ?? <PageSkeleton />}>{children}</Suspense>;
 }

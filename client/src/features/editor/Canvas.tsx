@@ -15,15 +15,19 @@ import {
 } from "@xyflow/react";
 import type { Problem } from "@/lib/errors";
 import { toast } from "@/components/ui/toast";
-import { CELL_H, CELL_W, cellPosition, checkConnection, edgeId, landingCell, moveNodes, nearestCell, removeNodes, type Cell, type Graph, type ModelInfo } from "./graph";
+import { CELL_H, CELL_W, cellPosition, checkConnection, edgeId, imageParamsOf, landingCell, moveNodes, nearestCell, removeNodes, type Cell, type Graph, type ModelInfo } from "./graph";
 import { ModelNode, type ModelFlowNode, type NodeRunView } from "./ModelNode";
 import { CanvasMenu, type CanvasActions, type MenuState } from "./CanvasMenu";
 import { MODEL_MIME, NodeActionsContext, type NodeActions } from "./nodeActions";
 
 const nodeTypes = { model: ModelNode };
+const NO_PROBLEMS: Problem[] = [];
 
 /** Below this zoom node text is unreadable; a large graph is explored with the minimap instead. */
 const READABLE_ZOOM = 0.55;
+/** Fitting leaves the bottom strip to the minimap (bottom right) and the zoom controls
+ * (bottom left), so neither covers a node. */
+const FIT_PADDING = { top: "32px", right: "32px", left: "32px", bottom: "136px" } as const;
 
 interface Props {
   graph: Graph;
@@ -31,6 +35,8 @@ interface Props {
   modelList: ModelInfo[];
   runs: Map<string, NodeRunView>;
   problems: Problem[];
+  /** What nodes of a saved draft still lack: shown on them, less loudly than errors. */
+  warnings?: Problem[];
   assetUrls: Map<string, string>;
   selection: string[];
   running: boolean;
@@ -42,7 +48,7 @@ interface Props {
 }
 
 /** The grid: nodes live in whole cells (col, row); dragging shows the cell a node will land on. */
-export function Canvas({ graph, models, modelList, runs, problems, assetUrls, selection, running, readOnly = false, actions, onSelectionChange, onChange, onPaneCell }: Props) {
+export function Canvas({ graph, models, modelList, runs, problems, warnings = NO_PROBLEMS, assetUrls, selection, running, readOnly = false, actions, onSelectionChange, onChange, onPaneCell }: Props) {
   const flow = useReactFlow();
   // Where nodes are while being dragged; on release they land on the highlighted cells.
   const [dragging, setDragging] = useState<Record<string, { x: number; y: number }>>({});
@@ -56,9 +62,27 @@ export function Canvas({ graph, models, modelList, runs, problems, assetUrls, se
   // Keep new nodes in view as the graph grows, but never zoom out past readable.
   const count = graph.nodes.length;
   useEffect(() => {
-    const timer = setTimeout(() => void flow.fitView({ maxZoom: 1, minZoom: READABLE_ZOOM, padding: 0.2, duration: 200 }), 50);
+    const timer = setTimeout(() => void flow.fitView({ maxZoom: 1, minZoom: READABLE_ZOOM, padding: FIT_PADDING, duration: 200 }), 50);
     return () => clearTimeout(timer);
   }, [count, flow]);
+  // The canvas shrinks when the run panel opens: fit again, so the minimap covers no node.
+  useEffect(() => {
+    const element = wrapper.current;
+    if (!element) return;
+    let last = element.clientHeight;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const observer = new ResizeObserver(() => {
+      if (Math.abs(element.clientHeight - last) < 40) return;
+      last = element.clientHeight;
+      clearTimeout(timer);
+      timer = setTimeout(() => void flow.fitView({ maxZoom: 1, minZoom: READABLE_ZOOM, padding: FIT_PADDING, duration: 200 }), 100);
+    });
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      clearTimeout(timer);
+    };
+  }, [flow]);
 
   const cellAt = useCallback((x: number, y: number): Cell => {
     const p = flow.screenToFlowPosition({ x, y });
@@ -77,6 +101,8 @@ export function Canvas({ graph, models, modelList, runs, problems, assetUrls, se
           imageInputs: imageInputsOf(n, model, graph, assetUrls),
           run: runs.get(n.id),
           problem: problems.find((p) => p.nodeId === n.id)?.message,
+          warning: warnings.find((p) => p.nodeId === n.id)?.message,
+          text: model?.utility && typeof n.params.text === "string" ? n.params.text : undefined,
         };
         const cached = dataCache.current.get(n.id);
         const data = cached && sameData(cached, fresh) ? cached : fresh;
@@ -91,7 +117,7 @@ export function Canvas({ graph, models, modelList, runs, problems, assetUrls, se
           data,
         };
       }),
-    [graph, dragging, sizes, selection, readOnly, models, runs, problems, assetUrls],
+    [graph, dragging, sizes, selection, readOnly, models, runs, problems, warnings, assetUrls],
   );
   const edges: Edge[] = useMemo(
     () =>
@@ -257,7 +283,7 @@ export function Canvas({ graph, models, modelList, runs, problems, assetUrls, se
           selectionKeyCode="Shift"
           deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
           fitView
-          fitViewOptions={{ maxZoom: 1, minZoom: READABLE_ZOOM, padding: 0.2 }}
+          fitViewOptions={{ maxZoom: 1, minZoom: READABLE_ZOOM, padding: FIT_PADDING }}
           minZoom={0.2}
           proOptions={{ hideAttribution: true }}
         >
@@ -288,17 +314,19 @@ function CellHighlight({ cell, testId }: { cell: Cell; testId: string }) {
 }
 
 function sameData(a: ModelFlowNode["data"], b: ModelFlowNode["data"]): boolean {
-  return a.model === b.model && (a.run === b.run || JSON.stringify(a.run) === JSON.stringify(b.run)) && a.problem === b.problem && JSON.stringify(a.imageInputs) === JSON.stringify(b.imageInputs);
+  return a.model === b.model && (a.run === b.run || JSON.stringify(a.run) === JSON.stringify(b.run)) && a.problem === b.problem
+    && a.warning === b.warning && a.text === b.text && JSON.stringify(a.imageInputs) === JSON.stringify(b.imageInputs);
 }
 
 const ASSET_ID = /^[0-9a-f-]{36}$/i;
 
 function imageInputsOf(node: Graph["nodes"][number], model: ModelInfo | undefined, graph: Graph, urls: Map<string, string>): Record<string, string | null> {
   const given: Record<string, string | null> = {};
-  for (const port of model?.inputs ?? []) {
-    const value = node.params[port.name];
-    const wired = graph.edges.some((e) => e.target === node.id && e.targetPort === port.name);
-    if (port.type === "IMAGE" && !wired && typeof value === "string" && ASSET_ID.test(value)) given[port.name] = urls.get(value) ?? null;
+  for (const name of imageParamsOf(model)) {
+    const value = node.params[name];
+    const wired = graph.edges.some((e) => e.target === node.id && e.targetPort === name);
+    if (!wired && typeof value === "string" && ASSET_ID.test(value)) given[name] = urls.get(value) ?? null;
+    else if (!wired && typeof value === "string" && value.startsWith("https://")) given[name] = value;
   }
   return given;
 }

@@ -1,4 +1,4 @@
-import { ClipboardPaste, Copy, CopyPlus, Play, Plus, Trash2 } from "lucide-react";
+import { ClipboardPaste, Copy, CopyPlus, Dices, Play, Plus, Trash2 } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
 import {
   DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuLabel, DropdownMenuSeparator,
@@ -17,6 +17,8 @@ export type MenuState =
 
 export interface CanvasActions {
   runNodes: (ids: string[]) => void;
+  /** Runs the nodes again with a new seed instead of reusing their last output. */
+  reroll: (ids: string[]) => void;
   duplicate: (ids: string[]) => void;
   copy: (ids: string[]) => void;
   paste: (cell?: Cell) => void;
@@ -53,6 +55,7 @@ function MenuItems({ menu, models, actions }: { menu: MenuState; models: ModelIn
       return (
         <>
           <DropdownMenuItem onSelect={() => actions.runNodes(menu.ids)}><Play /> Run{several || " this"}</DropdownMenuItem>
+          <DropdownMenuItem onSelect={() => actions.reroll(menu.ids)} data-testid="menu-new-seed"><Dices /> New seed{several}</DropdownMenuItem>
           <DropdownMenuItem onSelect={() => actions.duplicate(menu.ids)}><CopyPlus /> Duplicate{several}<MenuShortcut>Ctrl D</MenuShortcut></DropdownMenuItem>
           <DropdownMenuItem onSelect={() => actions.copy(menu.ids)}><Copy /> Copy{several}<MenuShortcut>Ctrl C</MenuShortcut></DropdownMenuItem>
           <DropdownMenuSeparator />

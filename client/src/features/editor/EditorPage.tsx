@@ -6,7 +6,8 @@ import "@xyflow/react/dist/style.css";
 import { AlertTriangle, Images, PanelLeftClose, PanelLeftOpen, PanelRightClose, PanelRightOpen, Play, Redo2, Undo2 } from "lucide-react";
 import { ModelsQuery, WorkflowQuery } from "@/graphql/documents";
 import { registerCommands } from "@/lib/commands";
-import { describeError } from "@/lib/errors";
+import { describeError, type Problem } from "@/lib/errors";
+import { plural } from "@/lib/plural";
 import { accessToken } from "@/lib/session";
 import { useMediaQuery } from "@/lib/useMediaQuery";
 import { formatCents } from "@/lib/utils";
@@ -26,14 +27,14 @@ import { ParamForm } from "./ParamForm";
 import { RunPanel } from "./RunPanel";
 import { ShortcutSheet } from "./ShortcutSheet";
 import { useAssetUrls } from "./useAssetUrls";
-import { useAutosave, draftKey } from "./useAutosave";
+import { takeLocalDraft, toProblems, useAutosave } from "./useAutosave";
 import { useEstimate } from "./useEstimate";
 import { useHistory } from "./useHistory";
 import { useRun } from "./useRun";
 import { useRunLauncher } from "./useRunLauncher";
 import { WorkflowFileMenu } from "./WorkflowFileMenu";
 import {
-  checkConnection, defaultParams, edgeId, freeCell, humanizeFields, landingCell, newNodeId, portLabel, removeNodes,
+  checkConnection, defaultParams, edgeId, freeCell, humanizeFields, imageParamsOf, landingCell, newNodeId, portLabel, removeNodes,
   type Cell, type Graph, type GraphNode, type ModelInfo,
 } from "./graph";
 
@@ -72,8 +73,9 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
   const graphRef = useRef(graph);
   graphRef.current = graph;
   const autosave = useAutosave(workflow.id, graph, workflow.version);
-  const estimate = useEstimate(graph);
   const { run, byNode, start, cancel, starting, active } = useRun(workflow.id, workflow.runs.edges[0]?.node);
+  // A finished run changes what the next one reuses, and so its price.
+  const estimate = useEstimate(graph, workflow.id, run?.status);
   const [selection, setSelection] = useState<string[]>([]);
   const [pendingCell, setPendingCell] = useState<Cell | null>(null);
   const [side, setSide] = useState<"settings" | "gallery">("settings");
@@ -85,10 +87,11 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
   const readOnly = phone;
 
   useEffect(() => {
-    autosave.markLoaded(toGraph(workflow), workflow.version);
-    // Unsaved work from an earlier visit (e.g. a session that expired) comes back.
-    const draft = localStorage.getItem(draftKey(workflow.id));
-    if (draft) history.set(JSON.parse(draft) as Graph);
+    // Unsaved work from an earlier visit (a reload before the save, a session that expired)
+    // comes back, and is saved.
+    const draft = takeLocalDraft(workflow.id, workflow.version);
+    autosave.markLoaded(toGraph(workflow), workflow.version, toProblems(workflow.warnings));
+    if (draft) history.set(draft);
     if (pendingAsset) setSide("gallery");
     // Loads once per workflow; later server versions are our own saves.
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -142,7 +145,17 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
     return {
       addNode,
       runNodes: (ids: string[]) => void runGraph(ids),
-      dropAsset: (nodeId: string, assetId: string) => assignAsset(nodeId, assetId),
+      reroll: (ids: string[]) => {
+        // A fixed seed gets a new value (the node's settings show it); a random one is
+        // simply drawn again by running the node afresh instead of reusing its output.
+        const fixed = new Set(graphRef.current.nodes.filter((n) => ids.includes(n.id) && typeof n.params.seed === "number").map((n) => n.id));
+        if (fixed.size) {
+          history.set((g) => ({ ...g, nodes: g.nodes.map((n) => (fixed.has(n.id) ? { ...n, params: { ...n.params, seed: Math.floor(Math.random() * 2 ** 32) } } : n)) }));
+        }
+        // After the edit has rendered, so the pre-run save sends it.
+        setTimeout(() => void runGraph(ids, ids), 0);
+      },
+      dropAsset: (nodeId: string, assetId: string, field?: string) => assignAsset(nodeId, assetId, field),
       copy: (ids: string[]) => {
         const snippet = copyNodes(graphRef.current, ids);
         if (!snippet) return;
@@ -259,11 +272,14 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
         )}
         <Input aria-label="Workflow name" className="h-8 w-full min-w-0 font-medium sm:w-64" value={graph.name} readOnly={readOnly}
           onChange={(e) => history.set((g) => ({ ...g, name: e.target.value }))} />
-        {!readOnly && <SaveStatus status={autosave.status} onSelect={(id) => setSelection([id])} onReload={() => navigate(0)}
+        {!readOnly && <SaveStatus status={autosave.status} warnings={autosave.warnings} onSelect={(id) => setSelection([id])} onReload={() => navigate(0)}
           onOverwrite={(v) => void autosave.overwrite(v)} />}
         <div className="ml-auto flex items-center gap-2">
-          <span className="w-24 text-right text-sm text-muted-foreground" data-testid="estimate">
-            {estimate === null ? <Skeleton className="ml-auto h-4 w-20" /> : `≈ ${formatCents(estimate)}`}
+          <span className="w-36 text-right text-sm text-muted-foreground" data-testid="estimate"
+            title={estimate?.reused.length ? "Nodes unchanged since their last output reuse it for free" : "What a run will cost"}>
+            {estimate === null ? <Skeleton className="ml-auto h-4 w-20" /> : (
+              <>≈ {formatCents(estimate.cents)}{estimate.reused.length > 0 && <span className="text-xs"> · {estimate.reused.length} reused</span>}</>
+            )}
           </span>
           {!readOnly && (
             <>
@@ -313,6 +329,7 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
               modelList={models}
               runs={byNode}
               problems={problems}
+              warnings={autosave.warnings}
               assetUrls={assetUrls}
               selection={selection}
               readOnly={readOnly}
@@ -357,7 +374,8 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
               </TabsContent>
               <TabsContent value="gallery">
                 <GalleryDrawer highlight={pendingAsset} onPick={(assetId) => {
-                  if (selectedNode && selectedModel?.inputs.some((p) => p.type === "IMAGE")) assignAsset(selectedNode.id, assetId, imageField);
+                  const fields = imageParamsOf(selectedModel);
+                  if (selectedNode && fields.length) assignAsset(selectedNode.id, assetId, fields.includes(imageField) ? imageField : fields[0]);
                   else toast({ title: "Select a node with an image input first" });
                 }} />
               </TabsContent>
@@ -391,15 +409,26 @@ function usePanels(): [Panels, (update: (p: Panels) => Panels) => void] {
   return [panels, setPanels];
 }
 
-function SaveStatus({ status, onSelect, onReload, onOverwrite }: {
+function SaveStatus({ status, warnings, onSelect, onReload, onOverwrite }: {
   status: ReturnType<typeof useAutosave>["status"];
+  warnings: Problem[];
   onSelect: (nodeId: string) => void;
   onReload: () => void;
   onOverwrite: (version: number) => void;
 }) {
   const base = "flex min-w-0 items-center gap-2 text-xs";
   switch (status.state) {
-    case "saved": return <span className={`${base} text-muted-foreground`} data-testid="save-status">Saved</span>;
+    case "saved": {
+      // A draft is saved as it is; what it lacks only stops it from running.
+      const first = warnings.find((w) => w.nodeId)?.nodeId;
+      const nodes = new Set(warnings.map((w) => w.nodeId)).size;
+      return warnings.length === 0 ? <span className={`${base} text-muted-foreground`} data-testid="save-status">Saved</span> : (
+        <span className={`${base} text-muted-foreground`} data-testid="save-status">
+          Saved as a draft · <span className="text-amber-700 dark:text-amber-400">{plural(nodes, "node")} still {nodes === 1 ? "needs" : "need"} an input</span>
+          {first && <Button size="sm" variant="outline" onClick={() => onSelect(first)}>Show</Button>}
+        </span>
+      );
+    }
     case "dirty":
     case "saving": return <span className={`${base} text-muted-foreground`} data-testid="save-status">Saving…</span>;
     case "invalid": {

@@ -1,12 +1,12 @@
 import { memo, useState } from "react";
 import { Handle, Position, type NodeProps, type Node } from "@xyflow/react";
-import { MoreHorizontal, Play } from "lucide-react";
+import { AlertTriangle, MoreHorizontal, Play } from "lucide-react";
 import { cn } from "@/lib/utils";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tooltip } from "@/components/ui/tooltip";
 import { RunStatusBadge } from "@/features/runs/RunStatusBadge";
 import { AssetPreview } from "@/features/gallery/AssetPreview";
-import { humanizeFields, portLabel, type ModelInfo, type Port } from "./graph";
+import { humanizeFields, imageParamsOf, portLabel, type ModelInfo, type Port } from "./graph";
 import { useNodeActions } from "./nodeActions";
 
 export interface NodeOutput { id: string; kind: string; url: string; width?: number | null; height?: number | null }
@@ -25,6 +25,10 @@ export type ModelNodeData = {
   imageInputs: Record<string, string | null>;
   run: NodeRunView | undefined;
   problem: string | undefined;
+  /** What a saved draft's node still lacks before it can run. */
+  warning?: string | undefined;
+  /** A Text node's text. */
+  text?: string | undefined;
 };
 export type ModelFlowNode = Node<ModelNodeData, "model">;
 
@@ -36,10 +40,11 @@ const wireable = (ports: Port[] | undefined) => (ports ?? []).filter((p) => p.ty
 
 /** A node on the grid: its model, its ports, and its live state in the current run. */
 export const ModelNode = memo(function ModelNode({ id, data, selected }: NodeProps<ModelFlowNode>) {
-  const { model, run, problem } = data;
+  const { model, run, problem, warning } = data;
   const actions = useNodeActions();
   const [dropping, setDropping] = useState(false);
-  const acceptsImage = model?.inputs.some((p) => p.type === "IMAGE") ?? false;
+  const imageParams = imageParamsOf(model);
+  const acceptsImage = imageParams.length > 0;
   const active = run && ["QUEUED", "RUNNING", "PENDING"].includes(run.status);
   const inputs = wireable(model?.inputs);
   const outputs = wireable(model?.outputs);
@@ -51,6 +56,7 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
         "w-60 rounded-xl border bg-card text-card-foreground shadow-sm transition-shadow",
         selected && "ring-2 ring-ring",
         problem && "border-destructive",
+        !problem && warning && "border-amber-500",
         dropping && "ring-2 ring-primary",
       )}
       onDragOver={(e) => {
@@ -63,7 +69,7 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
       onDrop={(e) => {
         setDropping(false);
         const assetId = e.dataTransfer.getData(ASSET_MIME);
-        if (assetId) actions.dropAsset(id, assetId);
+        if (assetId) actions.dropAsset(id, assetId, imageParams[0]);
       }}
     >
       {/* The title may wrap to two lines; the run status has its own row below, so neither hides the other. */}
@@ -86,12 +92,17 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
           ))}
         </div>
         <div className="px-3">
-          <NodeBody run={run} />
+          {model?.utility ? <UtilityBody text={data.text} image={data.imageInputs.image_url} isImage={imageParams.length > 0} /> : <NodeBody run={run} />}
         </div>
         {problem && <p className="px-3 text-xs text-destructive">{humanizeFields(problem)}</p>}
+        {!problem && warning && (
+          <p className="flex items-start gap-1 px-3 text-xs text-amber-700 dark:text-amber-400" data-testid="node-warning">
+            <AlertTriangle className="mt-0.5 size-3 shrink-0" /> {nodeWarning(warning)}
+          </p>
+        )}
         <div className="flex h-6 items-center justify-between gap-2 px-3">
-          <span className="min-w-0">{run && <RunStatusBadge status={run.status} />}</span>
-          <Tooltip content="Run this node and what it needs">
+          <span className="min-w-0">{run && !model?.utility && <RunStatusBadge status={run.status} />}</span>
+          {model?.utility ? <span className="text-xs text-muted-foreground">Free · instant</span> : <Tooltip content="Run this node and what it needs">
             <button
               className="nodrag inline-flex shrink-0 items-center gap-1 rounded-md px-1.5 py-0.5 text-xs text-muted-foreground hover:bg-accent hover:text-foreground disabled:opacity-40"
               onClick={() => actions.runNodes([id])}
@@ -100,7 +111,7 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
             >
               <Play className="size-3" /> Run this
             </button>
-          </Tooltip>
+          </Tooltip>}
         </div>
       </div>
     </div>
@@ -133,6 +144,26 @@ function PortRow({ input, output, thumbnail }: { input?: Port; output?: Port; th
         )}
       </div>
     </>
+  );
+}
+
+/** A warning on its node needs no "Wan 2.2 node n2:" prefix: the node is right there. */
+function nodeWarning(message: string): string {
+  return humanizeFields(message.replace(/^.*? node [A-Za-z0-9_-]+:? /, ""));
+}
+
+/** A Text node shows its text, an Image node its image: they are their value. */
+function UtilityBody({ text, image, isImage }: { text?: string; image?: string | null; isImage: boolean }) {
+  return (
+    <div className="h-24 overflow-hidden rounded-md bg-muted/50">
+      {isImage ? (
+        image ? <img src={image} alt="" className="h-full w-full object-cover" data-testid="utility-image" />
+          : image === null ? <Skeleton className="h-full w-full rounded-md" />
+          : <p className="grid h-full place-items-center p-2 text-center text-xs text-muted-foreground">Pick an image in the settings, or drop one from the gallery</p>
+      ) : (
+        <p className="line-clamp-5 h-full whitespace-pre-wrap p-2 text-xs" data-testid="utility-text">{text || <span className="text-muted-foreground">Type the text in the settings</span>}</p>
+      )}
+    </div>
   );
 }
 

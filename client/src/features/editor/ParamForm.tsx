@@ -7,7 +7,7 @@ import { Select } from "@/components/ui/select";
 import { Slider } from "@/components/ui/slider";
 import { fieldError, fieldsOf, type FieldSpec } from "./schema";
 import { LoraPicker } from "./LoraPicker";
-import { humanize } from "./graph";
+import { humanize, imageParamsOf } from "./graph";
 import type { GraphNode, ModelInfo } from "./graph";
 
 interface Props {
@@ -21,7 +21,7 @@ interface Props {
 
 /** The selected node's settings, generated from its model's parameter schema. */
 export function ParamForm({ node, model, wiredInputs, onChange, onPickImage, onUpload }: Props) {
-  const imageInputs = model.inputs.filter((p) => p.type === "IMAGE").map((p) => p.name);
+  const imageInputs = imageParamsOf(model);
   const fields = fieldsOf(model.paramsSchema, imageInputs);
   const set = (name: string, value: unknown) => {
     const next = { ...node.params };
@@ -135,7 +135,7 @@ function Field({ field, modelId, value, onChange, onPickImage, onUpload }: Field
               <Dices />
             </Button>
           </div>
-          <p className="text-xs text-muted-foreground">A fixed seed makes reruns reuse earlier results for free.</p>
+          <p className="text-xs text-muted-foreground">Unchanged nodes reuse their last output for free, whatever the seed; "New seed" in the node's menu draws again.</p>
           {message}
         </div>
       );

@@ -28,7 +28,8 @@ export function RunPanel({ run, onCancel, nodeName }: { run: RunFieldsFragment; 
               <span className="ml-auto"><RunStatusBadge status={node.status} /></span>
             </div>
             <pre className="h-14 overflow-auto whitespace-pre-wrap rounded bg-muted/60 p-1.5 font-mono text-[10px] text-muted-foreground">
-              {node.error ?? (node.logs.slice(-4).join("\n") || "No logs yet")}
+              {node.status === "CACHED" ? "Unchanged since its last run: that output is reused, free."
+                : node.modelId.startsWith("lattice/") ? "Free, done at once." : node.error ?? (node.logs.slice(-4).join("\n") || "No logs yet")}
             </pre>
           </li>
         ))}

@@ -14,6 +14,8 @@ export interface ModelInfo {
   paramsSchema: unknown;
   inputs: Port[];
   outputs: Port[];
+  /** A Text or Image node: free, no model call, done as the run starts. */
+  utility?: boolean;
 }
 export interface GraphNode { id: string; modelId: string; col: number; row: number; params: Record<string, unknown> }
 export interface GraphEdge { source: string; sourcePort: string; target: string; targetPort: string }
@@ -95,6 +97,7 @@ export function defaultParams(model: ModelInfo): Record<string, unknown> {
   for (const [name, property] of Object.entries(schema.properties ?? {})) {
     if (property.default !== undefined && name !== "loras") params[name] = property.default;
   }
+  if (model.utility && model.outputs.some((p) => p.type === "TEXT")) params.text = "A lighthouse on a cliff at dusk, cinematic light";
   if (model.inputs.some((p) => p.name === "prompt")) {
     params.prompt = model.outputs.some((p) => p.type === "VIDEO") ? "The camera slowly pushes in" : "A lighthouse on a cliff at dusk, cinematic light";
   }
@@ -153,6 +156,7 @@ const PORT_NAMES: Record<string, string> = {
   image: "Image",
   image_url: "Image",
   video: "Video",
+  text: "Text",
   loras: "LoRAs",
   negative_prompt: "Negative prompt",
 };
@@ -182,4 +186,13 @@ export function humanize(value: string): string {
 /** The API names fields as the schema does ("needs its image_url input"); people read "Image". */
 export function humanizeFields(message: string): string {
   return message.replace(/\b(?:its|the) ([a-z]+(?:_[a-z]+)+|prompt|loras) input\b/g, (_, field: string) => `its ${portLabel(field).toLowerCase()} input`);
+}
+
+/** The parameters of a node that hold an image (a gallery asset id or a URL): its image
+ * inputs, and an Image node's own image. */
+export function imageParamsOf(model: ModelInfo | undefined): string[] {
+  if (!model) return [];
+  const names = model.inputs.filter((p) => p.type === "IMAGE").map((p) => p.name);
+  if (model.utility && model.outputs.some((p) => p.type === "IMAGE")) names.push("image_url");
+  return names;
 }

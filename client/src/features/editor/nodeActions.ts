@@ -4,7 +4,7 @@ import { createContext, useContext } from "react";
  * plain values and a node re-renders only when its own values change. */
 export interface NodeActions {
   runNodes: (ids: string[]) => void;
-  dropAsset: (nodeId: string, assetId: string) => void;
+  dropAsset: (nodeId: string, assetId: string, field?: string) => void;
   openMenu: (nodeId: string, at: { x: number; y: number }) => void;
   /** On a phone the canvas is view-only: no menus, no edits. */
   readOnly: boolean;

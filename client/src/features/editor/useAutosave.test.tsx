@@ -15,7 +15,7 @@ describe("useAutosave", () => {
       request: { query: UpdateWorkflowMutation, variables: { id: "w1", expectedVersion: 1, input: edited } },
       result: () => {
         calls();
-        return { data: { updateWorkflow: { __typename: "Workflow", id: "w1", name: edited.name, version: 2, updatedAt: "2025-01-01T00:00:00Z", nodes: [], edges: [] } } };
+        return { data: { updateWorkflow: { __typename: "Workflow", id: "w1", name: edited.name, version: 2, updatedAt: "2025-01-01T00:00:00Z", nodes: [], edges: [], warnings: [] } } };
       },
       maxUsageCount: 5,
     };
@@ -39,7 +39,7 @@ describe("useAutosave", () => {
       delay: 100,
       result: () => {
         calls();
-        return { data: { updateWorkflow: { __typename: "Workflow", id: "w1", name: edited.name, version: 2, updatedAt: "2025-01-01T00:00:00Z", nodes: [], edges: [] } } };
+        return { data: { updateWorkflow: { __typename: "Workflow", id: "w1", name: edited.name, version: 2, updatedAt: "2025-01-01T00:00:00Z", nodes: [], edges: [], warnings: [] } } };
       },
       maxUsageCount: 5,
     };

@@ -27,14 +27,17 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
     setStatusState(statusRef.current);
   }, []);
   const [update] = useMutation(UpdateWorkflowMutation);
+  // What the saved draft's nodes still lack (the server's word on the last saved graph).
+  const [warnings, setWarnings] = useState<Problem[]>([]);
   const versionRef = useRef(version);
   const savedJson = useRef<string | null>(null);
   const inFlight = useRef<Promise<boolean> | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   // A (re)load from the server sets the baseline; it is not an edit.
-  const markLoaded = useCallback((loaded: Graph, loadedVersion: number) => {
+  const markLoaded = useCallback((loaded: Graph, loadedVersion: number, loadedWarnings: Problem[] = []) => {
     versionRef.current = loadedVersion;
+    setWarnings(loadedWarnings);
     savedJson.current = JSON.stringify(loaded);
     localStorage.removeItem(draftKey(workflowId));
     setStatus({ state: "saved" });
@@ -54,6 +57,7 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
           variables: { id: workflowId, expectedVersion: versionRef.current!, input: graph },
         });
         versionRef.current = result.data?.updateWorkflow.version ?? versionRef.current;
+        if (result.data) setWarnings(toProblems(result.data.updateWorkflow.warnings));
         savedJson.current = json;
         localStorage.removeItem(draftKey(workflowId));
         setStatus({ state: "saved" });
@@ -80,7 +84,9 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
   useEffect(() => {
     if (!graph || savedJson.current === null) return;
     if (JSON.stringify(graph) === savedJson.current) return;
-    localStorage.setItem(draftKey(workflowId), JSON.stringify(graph));
+    // With the version it was based on: restored only over that same version, never over
+    // a newer one saved elsewhere.
+    localStorage.setItem(draftKey(workflowId), JSON.stringify({ version: versionRef.current, graph }));
     setStatus((s) => (s.state === "conflict" ? s : { state: "dirty" }));
     if (timer.current) clearTimeout(timer.current);
     timer.current = setTimeout(() => {
@@ -106,7 +112,25 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
     return save();
   }, [save]);
 
-  return { status, flush, markLoaded, overwrite };
+  return { status, warnings, flush, markLoaded, overwrite };
+}
+
+export function toProblems(warnings: readonly { reason: string; message: string; nodeId?: string | null; field?: string | null }[]): Problem[] {
+  return warnings.map((w) => ({ reason: w.reason, message: w.message, nodeId: w.nodeId ?? undefined, field: w.field ?? undefined }));
+}
+
+/** Unsaved work left by an earlier visit (a reload before the save, an expired session), when
+ * it was based on the version now loaded. */
+export function takeLocalDraft(workflowId: string, loadedVersion: number): Graph | null {
+  const stored = localStorage.getItem(draftKey(workflowId));
+  localStorage.removeItem(draftKey(workflowId));
+  if (!stored) return null;
+  try {
+    const draft = JSON.parse(stored) as { version?: number; graph?: Graph };
+    return draft.version === loadedVersion && draft.graph ? draft.graph : null;
+  } catch {
+    return null;
+  }
 }
 
 export function draftKey(workflowId: string): string {

@@ -5,6 +5,7 @@ import type { RunFieldsFragment } from "@/gql/graphql";
 import type { NodeRunView } from "./ModelNode";
 
 const ACTIVE = ["QUEUED", "RUNNING"];
+const OPEN_NODE = ["PENDING", "QUEUED", "RUNNING"];
 
 /** The workflow's current run: started here, or still running from before (coming back to
  * a running workflow shows its live state). Every change arrives over the subscription. */
@@ -14,7 +15,9 @@ export function useRun(workflowId: string, latest: RunFieldsFragment | null | un
   useEffect(() => {
     if (latest && !run) setRun(latest);
   }, [latest, run]);
-  const live = run && ACTIVE.includes(run.status) ? run.id : null;
+  // Listen until the run and every node in it are final: after Cancel, the node fal was
+  // working on ends after the run does, and must not stay "Running" until a reload.
+  const live = run && (ACTIVE.includes(run.status) || run.nodeRuns.some((n) => OPEN_NODE.includes(n.status))) ? run.id : null;
   useSubscription(RunEventsSubscription, {
     variables: { runId: live ?? "" },
     skip: !live,
@@ -31,8 +34,8 @@ export function useRun(workflowId: string, latest: RunFieldsFragment | null | un
 
   /** `key` belongs to the user's action: a retry of that action passes the same key, so the
    * server answers with the run it already started instead of charging for a second one. */
-  const start = useCallback(async (key: string, targets?: string[]) => {
-    const result = await runMutation({ variables: { id: workflowId, key, targets: targets ?? null } });
+  const start = useCallback(async (key: string, targets?: string[], reroll?: string[]) => {
+    const result = await runMutation({ variables: { id: workflowId, key, targets: targets ?? null, reroll: reroll ?? null } });
     const started = result.data?.runWorkflow;
     if (started) setRun(started);
     return started;
@@ -40,7 +43,8 @@ export function useRun(workflowId: string, latest: RunFieldsFragment | null | un
 
   const cancel = useCallback(async () => {
     if (!run) return;
-    // Answer at once; the subscription confirms (or corrects) what the server did.
+    // Answer at once; the subscription confirms (or corrects) what the server did, and
+    // stays open until every node has its final state.
     setRun({ ...run, status: "CANCELLED" });
     const result = await cancelMutation({ variables: { id: run.id } });
     if (result.data) setRun(result.data.cancelRun);

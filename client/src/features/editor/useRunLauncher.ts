@@ -4,12 +4,14 @@ export interface RunAction {
   /** The idempotency key of this user action; retries of the action reuse it. */
   key: string;
   targets?: string[];
+  /** Nodes to run afresh with a new seed rather than reuse. */
+  reroll?: string[];
 }
 
 interface Steps {
   /** Saves pending edits; false when the graph cannot be saved (and so cannot run). */
   save: () => Promise<boolean>;
-  start: (key: string, targets?: string[]) => Promise<unknown>;
+  start: (key: string, targets?: string[], reroll?: string[]) => Promise<unknown>;
   onUnsaved: () => void;
   onError: (error: unknown, retry: () => void) => void;
 }
@@ -32,7 +34,7 @@ export function useRunLauncher(steps: Steps) {
           onUnsaved();
           return;
         }
-        await start(action.key, action.targets);
+        await start(action.key, action.targets, action.reroll);
       } catch (error) {
         onError(error, () => void launch(action));
       } finally {
@@ -45,7 +47,7 @@ export function useRunLauncher(steps: Steps) {
   }, []);
 
   /** A new user action: a fresh key, minted now. */
-  const run = useCallback((targets?: string[]) => launch({ key: crypto.randomUUID(), targets }), [launch]);
+  const run = useCallback((targets?: string[], reroll?: string[]) => launch({ key: crypto.randomUUID(), targets, reroll }), [launch]);
 
   return { run, retry: launch, launching };
 }

@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { useMutation, useQuery } from "@apollo/client";
 import { Link, useNavigate } from "react-router-dom";
 import { Download, ExternalLink, Pin, Trash2, Wand2 } from "lucide-react";
@@ -11,6 +12,10 @@ import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } f
 import { DropdownMenu, DropdownMenuContent, DropdownMenuItem, DropdownMenuTrigger } from "@/components/ui/dropdown-menu";
 import { Skeleton } from "@/components/ui/skeleton";
 import { AssetPreview } from "./AssetPreview";
+import { ConfirmDelete } from "./ConfirmDelete";
+
+/** The catalog's Image node (services/workflows/catalog.py). */
+const IMAGE_NODE = "lattice/image";
 
 export function AssetDetail({ assetId, onClose }: { assetId: string | null; onClose: () => void }) {
   const { data, loading } = useQuery(AssetQuery, { variables: { id: assetId ?? "" }, skip: !assetId });
@@ -22,15 +27,19 @@ export function AssetDetail({ assetId, onClose }: { assetId: string | null; onCl
   const [remove] = useMutation(DeleteAssetMutation);
   const [create] = useMutation(CreateWorkflowMutation);
   const workflows = useQuery(WorkflowsQuery, { skip: !assetId });
+  const [confirming, setConfirming] = useState(false);
 
   const openWithImage = async (imageId: string, workflowId?: string) => {
     try {
-      let target = workflowId;
-      if (!target) {
-        const created = await create({ variables: { input: { name: "From the gallery", nodes: [], edges: [] } } });
-        target = created.data?.createWorkflow.id;
+      if (!workflowId) {
+        // A new workflow starts from the image: an Image node holding it, ready to wire.
+        const image = { id: "n1", modelId: IMAGE_NODE, col: 0, row: 0, params: { image_url: imageId } };
+        const created = await create({ variables: { input: { name: "From the gallery", nodes: [image], edges: [] } } });
+        const id = created.data?.createWorkflow.id;
+        if (id) navigate(`/workflows/${id}`);
+        return;
       }
-      if (target) navigate(`/workflows/${target}?useAsset=${imageId}`);
+      navigate(`/workflows/${workflowId}?useAsset=${imageId}`);
     } catch (error) {
       showError(error);
     }
@@ -102,17 +111,17 @@ export function AssetDetail({ assetId, onClose }: { assetId: string | null; onCl
                   {asset.run && (
                     <Button variant="outline" asChild><Link to={`/workflows/${asset.run.workflowId}`}><ExternalLink /> Open the run</Link></Button>
                   )}
-                  <Button variant="outline" className="text-destructive"
-                    onClick={() => {
-                      onClose();
-                      void remove({
-                        variables: { id: asset.id },
-                        optimisticResponse: { deleteAsset: true },
-                        update: (cache) => { cache.evict({ id: cache.identify({ __typename: "Asset", id: asset.id }) }); cache.gc(); },
-                      }).catch((e: unknown) => showError(e));
-                    }}>
+                  <Button variant="outline" className="text-destructive" onClick={() => setConfirming(true)} data-testid="asset-delete">
                     <Trash2 /> Delete
                   </Button>
+                  <ConfirmDelete count={1} open={confirming} onOpenChange={setConfirming} onConfirm={() => {
+                    onClose();
+                    void remove({
+                      variables: { id: asset.id },
+                      optimisticResponse: { deleteAsset: true },
+                      update: (cache) => { cache.evict({ id: cache.identify({ __typename: "Asset", id: asset.id }) }); cache.gc(); },
+                    }).catch((e: unknown) => showError(e));
+                  }} />
                 </div>
               </div>
             </div>

@@ -9,7 +9,8 @@ const LOOK: Record<string, { variant: "success" | "secondary" | "destructive" | 
   FAILED: { variant: "destructive", icon: XCircle, label: "Failed" },
   CANCELLED: { variant: "outline", icon: Ban, label: "Cancelled" },
   SKIPPED: { variant: "outline", icon: SkipForward, label: "Skipped" },
-  CACHED: { variant: "warning", icon: Zap, label: "Cached" },
+  // The last output, unchanged since, shown again for free.
+  CACHED: { variant: "warning", icon: Zap, label: "Reused" },
 };
 
 export function RunStatusBadge({ status }: { status: string }) {

@@ -4,8 +4,8 @@ import { RunsQuery } from "@/graphql/documents";
 import { formatCents, relativeTime } from "@/lib/utils";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
-import { Skeleton } from "@/components/ui/skeleton";
 import { RunStatusBadge } from "./RunStatusBadge";
+import { RunRowsSkeleton } from "./RunsSkeleton";
 import { plural } from "@/lib/plural";
 
 export default function RunsPage() {
@@ -16,7 +16,7 @@ export default function RunsPage() {
       <h1 className="text-2xl font-semibold tracking-tight">Runs</h1>
       <Card className="divide-y">
         {loading && !data
-          ? Array.from({ length: 6 }, (_, i) => <div key={i} className="p-4"><Skeleton className="h-5" /></div>)
+          ? <RunRowsSkeleton />
           : runs.length === 0
             ? <p className="p-6 text-sm text-muted-foreground">No runs yet.</p>
             : runs.map((run) => (

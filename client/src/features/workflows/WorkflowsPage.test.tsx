@@ -1,16 +1,16 @@
-import { render, screen, waitFor } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MockedProvider, type MockedResponse } from "@apollo/client/testing";
 import { MemoryRouter } from "react-router-dom";
 import { GraphQLError } from "graphql";
-import { DeleteWorkflowMutation, WorkflowsQuery } from "@/graphql/documents";
+import { DeleteWorkflowMutation, RestoreWorkflowMutation, WorkflowsQuery } from "@/graphql/documents";
 import { Toaster } from "@/components/ui/toast";
 import { createCache } from "@/lib/apollo";
 import { WorkflowsPage } from "./WorkflowsPage";
 
 const workflow = (id: string, name: string) => ({
   __typename: "Workflow" as const, id, name, version: 1, updatedAt: new Date().toISOString(),
-  nodes: [], edges: [], runs: { __typename: "RunConnection" as const, edges: [] },
+  nodes: [], edges: [], warnings: [], runs: { __typename: "RunConnection" as const, edges: [] },
 });
 const list: MockedResponse = {
   request: { query: WorkflowsQuery, variables: {} },
@@ -20,10 +20,10 @@ const list: MockedResponse = {
   ], pageInfo: { __typename: "PageInfo", hasNextPage: false, endCursor: "2" } } } },
 };
 
-function renderPage(deleteResult: MockedResponse["result"] | { errors: GraphQLError[] }) {
+function renderPage(deleteResult: MockedResponse["result"] | { errors: GraphQLError[] }, more: MockedResponse[] = []) {
   const remove: MockedResponse = { request: { query: DeleteWorkflowMutation, variables: { id: "w1" } }, delay: 50, ...("errors" in (deleteResult as object) ? { result: deleteResult as never } : { result: deleteResult }) };
   render(
-    <MockedProvider mocks={[list, remove]} cache={createCache()}>
+    <MockedProvider mocks={[list, remove, ...more]} cache={createCache()}>
       <MemoryRouter><WorkflowsPage /><Toaster /></MemoryRouter>
     </MockedProvider>,
   );
@@ -34,6 +34,19 @@ describe("WorkflowsPage", () => {
     renderPage({ data: { deleteWorkflow: true } });
     expect(screen.getByRole("heading", { name: "Workflows" })).toBeInTheDocument();
     expect(document.querySelector('[aria-busy="true"]')).not.toBeNull();
+    expect(await screen.findByText("Lighthouse")).toBeInTheDocument();
+  });
+
+  it("offers Undo, which restores the workflow", async () => {
+    const { runs: _runs, ...fields } = workflow("w1", "Lighthouse");
+    const restored = vi.fn(() => ({ data: { restoreWorkflow: fields } }));
+    const restore: MockedResponse = { request: { query: RestoreWorkflowMutation, variables: { id: "w1" } }, result: restored };
+    renderPage({ data: { deleteWorkflow: true } }, [restore, list]);
+    await userEvent.click(await screen.findByRole("button", { name: "Delete Lighthouse" }));
+    expect(await screen.findByText("Deleted Lighthouse")).toBeInTheDocument();
+    // Toasts are app-wide, so this runs before the other tests that delete (and toast).
+    fireEvent.click(screen.getByRole("button", { name: "Undo" }));
+    await waitFor(() => expect(restored).toHaveBeenCalledTimes(1));
     expect(await screen.findByText("Lighthouse")).toBeInTheDocument();
   });
 

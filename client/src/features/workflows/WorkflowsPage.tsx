@@ -2,7 +2,8 @@ import { lazy, Suspense } from "react";
 import { useMutation, useQuery, type Reference } from "@apollo/client";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { LayoutTemplate, Plus, Trash2, Workflow as WorkflowIcon } from "lucide-react";
-import { CreateWorkflowMutation, DeleteWorkflowMutation, WorkflowsQuery } from "@/graphql/documents";
+import { CreateWorkflowMutation, DeleteWorkflowMutation, RestoreWorkflowMutation, WorkflowsQuery } from "@/graphql/documents";
+import { toast } from "@/components/ui/toast";
 import { relativeTime } from "@/lib/utils";
 import { useErrorToast } from "@/lib/useErrorToast";
 import { Badge } from "@/components/ui/badge";
@@ -22,6 +23,7 @@ export function WorkflowsPage() {
   const showError = useErrorToast();
   const [create, { loading: creating }] = useMutation(CreateWorkflowMutation);
   const [remove] = useMutation(DeleteWorkflowMutation);
+  const [restore] = useMutation(RestoreWorkflowMutation);
   const [search, setSearch] = useSearchParams();
   const templatesOpen = search.get("templates") === "1";
   const setTemplatesOpen = (open: boolean) => setSearch(open ? { templates: "1" } : {}, { replace: !open });
@@ -36,7 +38,7 @@ export function WorkflowsPage() {
     }
   };
 
-  const deleteWorkflow = (id: string) =>
+  const deleteWorkflow = (id: string, name: string) =>
     remove({
       variables: { id },
       // Gone at once; if the server refuses, Apollo rolls the cache back and it reappears.
@@ -52,6 +54,12 @@ export function WorkflowsPage() {
           },
         });
       },
+    }).then(() => {
+      // Nothing is one misclick from gone: the delete can be taken back.
+      toast({
+        title: `Deleted ${name}`,
+        action: { label: "Undo", onClick: () => void restore({ variables: { id }, refetchQueries: ["Workflows"] }).catch((error: unknown) => showError(error)) },
+      });
     }).catch((error: unknown) => showError(error));
 
   const edges = data?.workflows.edges ?? [];
@@ -98,7 +106,7 @@ export function WorkflowsPage() {
                       variant="ghost" size="icon"
                       className="relative z-10 -mr-2 -mt-2 opacity-0 group-hover:opacity-100 focus:opacity-100"
                       aria-label={`Delete ${node.name}`}
-                      onClick={() => void deleteWorkflow(node.id)}
+                      onClick={() => void deleteWorkflow(node.id, node.name)}
                     >
                       <Trash2 />
                     </Button>
