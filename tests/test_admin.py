@@ -196,3 +196,53 @@ async def test_an_admin_without_mfa_spends_as_an_ordinary_user_under_a_cap(
     # With MFA (and from loopback, the dev allow-list) the platform pays, uncapped.
     ok = await admin.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
     assert error_codes(ok) == []
+
+
+async def test_a_users_page_shows_their_runs_and_ledger_and_the_platform_its_usage(
+    client: httpx.AsyncClient,
+) -> None:
+    _, admin = await sign_in_admin(client)
+    alice = await sign_in(client)
+    created = await alice.data(CREATE, input={"name": "p", "nodes": [flux_node()], "edges": []})
+    run = await alice.data(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
+    page = await admin.data(
+        """query($id: ID!) { admin {
+             user(id: $id) { email role runs(first: 5) { edges { node { id status } } }
+               ledger(first: 5) { edges { node { kind amountCents payer runId } } } }
+             usageByDay(days: 2) { day runs falSpendCents chargedCents }
+             usageByModel(days: 2) { modelId title nodes }
+           } }""",
+        id=alice.id,
+    )
+    user = page["admin"]["user"]
+    assert user["email"] == alice.email
+    assert [e["node"]["id"] for e in user["runs"]["edges"]] == [run["runWorkflow"]["id"]]
+    ledger = [e["node"] for e in user["ledger"]["edges"]]
+    assert ledger and ledger[0]["kind"] == "RESERVE" and ledger[0]["payer"] == "ALLOWANCE"
+    assert ledger[0]["runId"] == run["runWorkflow"]["id"]
+    days = page["admin"]["usageByDay"]
+    assert len(days) == 2 and days[-1]["runs"] >= 1
+    assert any(m["modelId"] == flux_node()["modelId"] for m in page["admin"]["usageByModel"])
+    # Alice, signed in herself, sees none of this.
+    assert error_codes(await alice.gql("{ admin { platform { todaySpendCents } } }")) == [
+        "FORBIDDEN"
+    ]
+
+
+async def test_users_are_paged_newest_first(client: httpx.AsyncClient) -> None:
+    _, admin = await sign_in_admin(client)
+    tag = uuid.uuid4().hex[:8]
+    emails = [f"page-{tag}-{i}@example.com" for i in range(3)]
+    for email in emails:
+        await sign_in(client, email=email)
+    first = await admin.data(USERS, search=f"page-{tag}", first=2)
+    users = first["admin"]["users"]
+    assert [e["node"]["email"] for e in users["edges"]] == emails[::-1][:2]
+    assert users["pageInfo"]["hasNextPage"] is True
+    rest = await admin.data(
+        USERS, search=f"page-{tag}", first=2, after=users["pageInfo"]["endCursor"]
+    )
+    assert [e["node"]["email"] for e in rest["admin"]["users"]["edges"]] == [emails[0]]
+    # LIKE wildcards in the search are literal.
+    literal = await admin.data(USERS, search=f"page_{tag}")
+    assert literal["admin"]["users"]["edges"] == []

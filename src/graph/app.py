@@ -39,11 +39,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         trusted_documents=manifest,
         open_documents=settings.graphql_open_documents,
     )
-    # The playground also serves production, where it works with an API key (the only
-    # callers that may send their own documents and introspect there).
+    # GraphiQL in dev only (production's CSP allows no inline scripts); in production API
+    # keys, the only callers that may send their own documents and introspect there, use
+    # any GraphQL IDE with the Authorization header.
     graphql = LatticeGraphQL(
         schema,
-        ide=True,
+        ide=settings.is_dev,
         trusted_documents=manifest,
         open_documents=settings.graphql_open_documents,
     )

@@ -11,6 +11,7 @@ import strawberry
 from graph.types.assets import Asset
 from graph.types.common import Connection, Info
 from graph.types.workflows import Workflow
+from services.platform.errors import NotFound
 from services.runs.reads import NodeRunRecord, RunRecord, RunState
 
 
@@ -96,7 +97,11 @@ class Run:
     async def workflow(self, info: Info) -> Workflow:
         loaders = await info.context.loaders()
         found = await loaders.workflow.load(self.record.workflow_id)
-        assert found is not None, "a run's workflow is never hard-deleted while the run exists"
+        if found is None:
+            # Workflows are never hard-deleted while their runs exist, so this is a run the
+            # viewer reaches without reaching its workflow: another user's, in the admin
+            # console (row-level security shows the workflow to its owner only).
+            raise NotFound("Workflow", str(self.record.workflow_id))
         return Workflow.of(found)
 
     @strawberry.field
