@@ -35,7 +35,7 @@ export function createApolloClient(): ApolloClient<unknown> {
   restartOnStepUp(socket);
   const ws = new GraphQLWsLink(withoutPersistedText(socket));
   const http = ApolloLink.from([expired, auth, new HttpLink({ uri: "/graphql" })]);
-  const link = ApolloLink.from([split(
+  const link = ApolloLink.from([trustedDocuments(), split(
     ({ query }) => {
       const definition = getMainDefinition(query);
       return definition.kind === "OperationDefinition" && definition.operation === "subscription";
