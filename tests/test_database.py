@@ -196,13 +196,16 @@ async def test_a_user_cannot_grant_themselves_a_role_money_or_records(
     assert again.role == Role.FREE
 
 
-async def test_user_transactions_run_as_authenticated_with_the_claims(
+async def test_user_transactions_run_as_the_api_role_with_the_claims(
     live: LiveServer, alice: User
 ) -> None:
     viewer = await viewer_from_claims(live.runtime.db, {"sub": alice.id, "email": alice.email})
     async with live.runtime.db.as_user(viewer.claims) as conn:
-        role, uid, claims = await conn.fetchrow("select current_user, auth.uid(), auth.jwt()")
-    assert role == "authenticated"
+        role, uid, claims, member = await conn.fetchrow(
+            "select current_user, auth.uid(), auth.jwt(), pg_has_role('authenticated', 'member')"
+        )
+    # Supabase's `authenticated` with its policies, plus the writes only the API may make.
+    assert role == "lattice_api_user" and member
     assert str(uid) == alice.id
     assert (
         json.loads(claims)["email"] == alice.email
@@ -210,7 +213,7 @@ async def test_user_transactions_run_as_authenticated_with_the_claims(
         else claims["email"] == alice.email
     )
     # The role does not leak past the transaction into the pooled connection.
-    assert await live.runtime.db.pool.fetchval("select current_user") != "authenticated"
+    assert await live.runtime.db.pool.fetchval("select current_user") != "lattice_api_user"
 
 
 async def test_saving_through_the_api_runs_under_rls(live: LiveServer, alice: User) -> None:

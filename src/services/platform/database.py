@@ -1,8 +1,9 @@
 """The asyncpg pool, and the two kinds of transaction the rest of the code may open.
 
-`as_user` runs as Supabase's API does: `role authenticated` with the verified claims in
-`request.jwt.claims`, so row-level security applies to every statement and a bug in a
-resolver cannot reach another user's rows. `as_service` runs as the owner, for work the
+`as_user` runs as Supabase's API does, with the verified claims in `request.jwt.claims`, so
+row-level security applies to every statement and a bug in a resolver cannot reach another
+user's rows. Its role is `lattice_api_user`: `authenticated` (what Supabase's REST API uses,
+reads only) plus the writes the API makes after validating them. `as_service` runs as the owner, for work the
 service does on a user's behalf after checking it (billing, recording what workers did).
 """
 
@@ -65,7 +66,7 @@ class Database:
     async def as_user(self, claims: Mapping[str, Any]) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                "select set_config('role', 'authenticated', true),"
+                "select set_config('role', 'lattice_api_user', true),"
                 " set_config('request.jwt.claims', $1, true)",
                 json.dumps(dict(claims)),
             )
