@@ -118,6 +118,14 @@ test("admin: enrolls MFA, finds a user by email, grants credits with a reason, a
   const actions = await page.getByTestId("audit-entry").evaluateAll((els) => els.map((e) => e.dataset.action));
   expect(actions.every((a) => a === "credits.granted"), `the action filter let others through: ${actions}`);
   await shot(page, "admin-audit");
+
+  // The same pages in the dark theme (the header's toggle).
+  await page.getByRole("button", { name: "Toggle theme" }).click();
+  await page.waitForFunction(() => document.documentElement.classList.contains("dark"));
+  await shot(page, "admin-audit-dark");
+  await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Overview" }).click();
+  await page.getByTestId("platform-chart").waitFor();
+  await shot(page, "admin-overview-dark");
 });
 
 /** No horizontal scrolling anywhere on the page (the main column included). */
@@ -161,6 +169,12 @@ test("admin: the console on a phone in dark mode", async (page) => {
     && document.querySelectorAll('[data-testid="audit-log"] .animate-pulse').length === 0);
   await expectNoHorizontalOverflow(page, "the audit log");
   await shot(page, "admin-audit-phone-dark");
+  await page.getByRole("button", { name: "Toggle theme" }).click();
+  await page.waitForFunction(() => !document.documentElement.classList.contains("dark"));
+  await page.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Overview" }).click();
+  await page.getByTestId("platform-chart").waitFor();
+  await expectNoHorizontalOverflow(page, "the admin overview (light)");
+  await shot(page, "admin-overview-phone-light");
 }, { viewport: { width: 390, height: 844 }, colorScheme: "dark" });
 
 test("admin: a Free user has no Admin entry and /admin opens nothing", async (page) => {

@@ -112,7 +112,7 @@ function AuditRow({ entry, onActor }: { entry: Entry; onActor: (id: string) => v
   const details = entry.details && typeof entry.details === "object" ? Object.entries(entry.details as Record<string, unknown>) : [];
   const refused = /refused|denied|forbidden/i.test(entry.action);
   return (
-    <li className="grid gap-1 px-4 py-3 text-sm" data-testid="audit-entry" data-action={entry.action}>
+    <li className="grid grid-cols-[minmax(0,1fr)] gap-1 px-4 py-3 text-sm" data-testid="audit-entry" data-action={entry.action}>
       <div className="flex flex-wrap items-center gap-x-2 gap-y-1">
         <Badge variant={refused ? "destructive" : "secondary"} className="font-mono">{entry.action}</Badge>
         {entry.actorId ? (
