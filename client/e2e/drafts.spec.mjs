@@ -183,3 +183,25 @@ test("the minimap covers no node of a fitted workflow at 1440x900", async (page)
   }
   await shot(page, "minimap-clear");
 });
+
+test("the gallery and runs pages load without layout shift (their skeletons have their shape)", async (page) => {
+  await page.addInitScript(() => {
+    window.__cls = 0;
+    new window.PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__cls += entry.value;
+    }).observe({ type: "layout-shift", buffered: true });
+  });
+  await signIn(page, "PRO");
+  await newWorkflow(page);
+  await add(page, FLUX, "n1");
+  await page.getByTestId("run-button").click();
+  await waitStatus(page, "n1", "SUCCEEDED");
+  for (const [path, ready] of [["/runs", '[data-testid="run-row"]'], ["/gallery", '[data-testid="asset-image"]']]) {
+    await page.goto(path);
+    await page.locator(ready).first().waitFor();
+    await page.waitForTimeout(500);
+    const cls = await page.evaluate(() => window.__cls);
+    expect(cls < 0.05, `${path} shifted its layout while loading: CLS ${cls.toFixed(3)}`);
+    await shot(page, `loaded-${path.slice(1)}`);
+  }
+});
