@@ -23,6 +23,7 @@ import redis as redis_sync
 import uvicorn
 from starlette.applications import Starlette
 
+import fal_plugin
 from devstack.embedded import ensure_services, free_port
 from graph.app import HTTP_LIMITS, create_app
 from services.billing.setup import ensure_pro_plan
@@ -152,6 +153,8 @@ async def live(
         data_dir,
         free_port(),
         FAL_JWKS_URL=f"https://{os.environ['FAL_QUEUE_RUN_HOST']}/.well-known/jwks.json",
+        # The local fal server's CDN, on loopback: persistAsset copies from it.
+        LOCAL_MEDIA_ORIGINS=f"127.0.0.1:{fal_plugin.CDN_PORT}",
         **stripe_settings(stripe_server),
     )
     await ensure_pro_plan(settings)

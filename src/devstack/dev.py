@@ -95,6 +95,8 @@ def _local_fal(settings: Settings, data_dir: Path) -> dict[str, str]:
         "FAL_JWKS_URL": f"https://{host}/.well-known/jwks.json",
         "SSL_CERT_FILE": str(tls.ca),
         "NO_PROXY": "127.0.0.1,localhost",
+        # Its CDN is on loopback: the API may copy media from it only because this says so.
+        "LOCAL_MEDIA_ORIGINS": f"127.0.0.1:{cdn_port}",
         "LATTICE_FAL_SERVER_ARGS": (
             f"--port {fal_port} --cdn-port {cdn_port}"
             f" --tls-dir {data_dir / 'tls'} --files-dir {data_dir / 'fal-files'}"

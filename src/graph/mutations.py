@@ -115,7 +115,12 @@ class Mutation:
         viewer = info.context.signed_in
         runtime = info.context.runtime
         record = await persist.persist_asset(
-            runtime.db, runtime.storage, runtime.http, viewer, _require_id(id, "Asset")
+            runtime.db,
+            runtime.storage,
+            runtime.http,
+            viewer,
+            _require_id(id, "Asset"),
+            local_origins=runtime.settings.local_media_origins,
         )
         return AssetType.of(record)
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+from collections.abc import Collection
 
 import httpx
 
 from services.accounts.viewer import Role, Viewer
 from services.assets.gallery import COLUMNS, AssetRecord, get_asset
 from services.assets.storage import Storage
+from services.assets.url_safety import FAL_OUTPUT_HOSTS, check_fetchable
 from services.platform.database import Database
-from services.platform.errors import LatticeError, NotFound, Suspended, UpgradeRequired
+from services.platform.errors import (
+    LatticeError,
+    NotFound,
+    Suspended,
+    UpgradeRequired,
+    ValidationFailed,
+)
 
 MAX_COPY_BYTES = 200 * 1024 * 1024
 
@@ -22,7 +30,12 @@ class CopyFailed(LatticeError):
 
 
 async def persist_asset(
-    db: Database, storage: Storage, http: httpx.AsyncClient, viewer: Viewer, asset_id: uuid.UUID
+    db: Database,
+    storage: Storage,
+    http: httpx.AsyncClient,
+    viewer: Viewer,
+    asset_id: uuid.UUID,
+    local_origins: Collection[str] = (),
 ) -> AssetRecord:
     if viewer.suspended:
         raise Suspended()
@@ -49,6 +62,13 @@ async def persist_asset(
         return AssetRecord.from_row(row)
     if asset.source_url is None:
         raise NotFound("Asset", str(asset_id))
+    # The server fetches this itself: fal's CDN only, and only at public addresses.
+    try:
+        await check_fetchable(
+            asset.source_url, field="id", hosts=FAL_OUTPUT_HOSTS, local_origins=local_origins
+        )
+    except ValidationFailed as exc:
+        raise CopyFailed(f"This file cannot be copied: {exc.message}") from exc
     data = await _download(http, asset.source_url)
     extension = mimetypes.guess_extension(asset.content_type) or ""
     path = f"{viewer.id}/{asset.id}{extension}"

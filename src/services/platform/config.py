@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # always may).
     GRAPHQL_OPEN_DOCUMENTS: bool | None = None
     PORT: int = 8000
+    # Origins (host:port) of local stand-ins the API may fetch media from although they are
+    # on loopback: the local fal server's CDN under `make dev` and the tests. Refused in
+    # production, where fetched media must resolve to public addresses.
+    LOCAL_MEDIA_ORIGINS: str = ""
     # Where this API is reachable; in dev the local token issuer lives here.
     PUBLIC_URL: str | None = None
     # Git-ignored folder for embedded servers, dev keys and local files.
@@ -127,6 +131,10 @@ class Settings(BaseSettings):
         return self.is_dev if self.GRAPHQL_OPEN_DOCUMENTS is None else self.GRAPHQL_OPEN_DOCUMENTS
 
     @property
+    def local_media_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.LOCAL_MEDIA_ORIGINS.split(",") if o.strip())
+
+    @property
     def public_url(self) -> str:
         return (self.PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
 
@@ -170,6 +178,8 @@ class Settings(BaseSettings):
         # Tokens and the service-role key travel to Supabase: never in the clear.
         if not str(self.SUPABASE_URL).startswith("https://"):
             raise InsecureSettingError("LATTICE_ENV=production needs an https:// SUPABASE_URL")
+        if self.local_media_origins:
+            raise InsecureSettingError("LOCAL_MEDIA_ORIGINS is for dev and tests only")
 
 
 def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -14,8 +14,9 @@ from typing import Any
 import asyncpg
 
 from services.assets.storage import Storage
-from services.assets.url_safety import check_public_https_url
+from services.assets.url_safety import LORA_HOSTS, check_public_https_url
 from services.platform.database import Database
+from services.platform.errors import ValidationFailed
 from services.runs.transitions import NodeWork
 from services.workflows.catalog import CATALOG, PortType
 
@@ -105,11 +106,11 @@ async def _upstream_output(
 
 async def _given_image(conn: asyncpg.Connection, user_id: uuid.UUID, value: str) -> dict[str, Any]:
     if value.startswith("https://"):
-        return {
-            "id": None,
-            "source_url": check_public_https_url(value, field="image_url"),
-            "storage_path": None,
-        }
+        try:
+            url = check_public_https_url(value, field="image_url")
+        except ValidationFailed as exc:
+            raise InputError(exc.message) from exc
+        return {"id": None, "source_url": url, "storage_path": None}
     try:
         asset_id = uuid.UUID(value)
     except ValueError as exc:
@@ -144,7 +145,15 @@ async def _loras(
         lora_id = uuid.UUID(choice["lora_id"])
         if lora_id not in urls:
             raise InputError("a LoRA this node uses was deleted")
-        resolved.append((urls[lora_id], float(choice.get("scale", 1)), str(lora_id)))
+        # Checked again now: the row may predate today's rules or have been written around
+        # the API, and fal fetches whatever we hand it.
+        try:
+            url = check_public_https_url(urls[lora_id], field="loras", hosts=LORA_HOSTS)
+        except ValidationFailed as exc:
+            raise InputError(
+                f"a LoRA this node uses has a URL we no longer fetch: {exc.message}"
+            ) from exc
+        resolved.append((url, float(choice.get("scale", 1)), str(lora_id)))
     return resolved
 
 

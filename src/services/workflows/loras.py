@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from services.accounts.viewer import Role, Viewer
-from services.assets.url_safety import check_public_https_url
+from services.assets.url_safety import LORA_HOSTS, check_public_https_url
 from services.platform.database import Database
 from services.platform.errors import NotFound, UpgradeRequired, ValidationFailed
 from services.workflows.catalog import LORA_BASE_MODELS
@@ -53,7 +53,7 @@ async def add_lora(
             f"baseModel must be one of {', '.join(LORA_BASE_MODELS)}",
             field="baseModel",
         )
-    url = check_public_https_url(url, field="url")
+    url = check_public_https_url(url, field="url", hosts=LORA_HOSTS)
     async with db.as_user(viewer.claims) as conn:
         row = await conn.fetchrow(
             f"insert into public.loras (user_id, name, url, base_model) values ($1, $2, $3, $4) returning {COLUMNS}",
