@@ -377,3 +377,23 @@ def test_production_refuses_a_plain_http_supabase_url(tmp_path: Path) -> None:
     with pytest.raises(InsecureSettingError, match="https"):
         create_app(Settings(_env_file=None, SUPABASE_URL="http://p.supabase.co", **values))
     create_app(Settings(_env_file=None, SUPABASE_URL="https://p.supabase.co", **values))
+
+
+def test_production_refuses_local_media_origins(tmp_path: Path) -> None:
+    """The loopback allowance for the local fal CDN exists for dev and tests only."""
+    with pytest.raises(InsecureSettingError, match="LOCAL_MEDIA_ORIGINS"):
+        create_app(
+            Settings(
+                _env_file=None,
+                LATTICE_ENV="production",
+                DATABASE_URL="postgresql://x",  # type: ignore[call-arg]
+                REDIS_URL="redis://x",
+                SUPABASE_URL="https://p.supabase.co",
+                SUPABASE_SERVICE_ROLE_KEY="k",
+                FAL_KEY="k",
+                STRIPE_SECRET_KEY="k",
+                STRIPE_WEBHOOK_SECRET="k",
+                DATA_DIR=str(tmp_path),
+                LOCAL_MEDIA_ORIGINS="127.0.0.1:9000",
+            )
+        )
