@@ -12,6 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
+import fal_plugin
 from conftest import LiveServer
 from support import User
 
@@ -39,6 +40,9 @@ async def test_every_response_carries_the_security_headers(
         assert csp["object-src"] == ["'none'"]
         host = urlsplit(str(client.base_url)).netloc
         assert {"'self'", f"ws://{host}"} <= set(csp["connect-src"])
+        # The local fal CDN (plain http on loopback) is allowed only because it is configured.
+        cdn = f"http://127.0.0.1:{fal_plugin.CDN_PORT}"
+        assert cdn in csp["img-src"] and cdn in csp["media-src"]
         # Dev serves plain http on loopback: no HSTS there.
         assert "strict-transport-security" not in response.headers
 

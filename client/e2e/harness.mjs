@@ -37,6 +37,10 @@ async function runOne(name, body, { viewport = { width: 1440, height: 900 }, col
   page.setDefaultTimeout(20_000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // The API's Content-Security-Policy must not block anything the client does.
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) errors.push(m.text());
+  });
   const started = Date.now();
   try {
     await body(page);

@@ -72,7 +72,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ProxyHeadersMiddleware, trusted_hosts=[str(n) for n in settings.trusted_proxies]
     )
     headers = Middleware(
-        SecurityHeaders, supabase_url=settings.SUPABASE_URL, production=not settings.is_dev
+        SecurityHeaders,
+        supabase_url=settings.SUPABASE_URL,
+        production=not settings.is_dev,
+        local_media_origins=settings.local_media_origins,
     )
     # Multipart framing around the image is a few hundred bytes; 64 KB leaves room for it.
     limits = Middleware(

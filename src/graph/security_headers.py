@@ -29,9 +29,18 @@ def _policy(directives: dict[str, list[str]]) -> str:
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, supabase_url: str | None, production: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        supabase_url: str | None,
+        production: bool,
+        local_media_origins: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.production = production
+        # Dev and tests: the local fal server's CDN serves plain http on loopback.
+        self.local_media = [f"{s}://{o}" for o in local_media_origins for s in ("http", "https")]
         self.supabase: list[str] = []
         if supabase_url:
             parts = urlsplit(supabase_url)
@@ -46,10 +55,10 @@ class SecurityHeaders:
             "script-src": ["'self'"],
             # Radix and the toast library write <style> elements at run time.
             "style-src": ["'self'", "'unsafe-inline'"],
-            "img-src": ["'self'", "data:", "blob:", "https:"],
-            "media-src": ["'self'", "blob:", "https:"],
+            "img-src": ["'self'", "data:", "blob:", "https:", *self.local_media],
+            "media-src": ["'self'", "blob:", "https:", *self.local_media],
             "font-src": ["'self'", "data:"],
-            "connect-src": ["'self'", *sockets, *self.supabase],
+            "connect-src": ["'self'", *sockets, *self.supabase, *self.local_media],
             "worker-src": ["'self'", "blob:"],
             "object-src": ["'none'"],
             "base-uri": ["'self'"],
