@@ -35,6 +35,7 @@ const TITLES: Record<string, string> = {
   RATE_LIMITED: "Slow down a little",
   NOT_AVAILABLE: "Not available yet",
   UNAVAILABLE: "Temporarily unavailable",
+  SUSPENDED: "Account suspended",
 };
 
 /** Problem codes (a VALIDATION_ERROR's `problems[].reason`) that deserve their own words. */

@@ -2,7 +2,9 @@ import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MockedProvider, type MockedResponse } from "@apollo/client/testing";
 import { MemoryRouter, Route, Routes } from "react-router-dom";
+import { GraphQLError } from "graphql";
 import { ViewerQuery } from "@/graphql/documents";
+import { AdminOverviewDocument } from "@/gql/lazy/graphql";
 import { createCache } from "@/lib/apollo";
 import { shellViewer } from "@/features/billing/fixtures";
 import AdminPage from "./AdminPage";
@@ -84,5 +86,17 @@ describe("AdminPage", () => {
     await waitFor(() => expect(calls.some((c) => c.path === "/auth/v1/user")).toBe(true));
     expect(screen.queryByTestId("mfa-secret")).not.toBeInTheDocument();
     expect(calls.some((c) => c.path === "/auth/v1/factors")).toBe(false);
+  });
+
+  it("shows a refusal's reason, and leads to the code prompt when the session lost its second factor", async () => {
+    devIssuer({ verified: true });
+    const refused: MockedResponse = {
+      request: { query: AdminOverviewDocument, variables: { days: 30 } },
+      result: { errors: [new GraphQLError("Admin access refused: needs MFA (enroll an authenticator and verify a code)", { extensions: { code: "FORBIDDEN", reason: "needs MFA" } })] },
+    };
+    renderAdmin([admin({ allowed: true, reason: null }, "aal2"), refused, admin({ allowed: false, reason: "needs MFA" })]);
+    expect(await screen.findByText(/Reason: Admin access refused: needs MFA/)).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Verify with your authenticator" }));
+    expect(await screen.findByLabelText("6-digit code")).toBeInTheDocument();
   });
 });

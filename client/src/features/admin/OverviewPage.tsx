@@ -59,9 +59,10 @@ function SpendChart({ days }: { days: Overview["usageByDay"] }) {
     `${formatDate(d.day, { day: "numeric", month: "short" })}: fal ${dollars(d.falSpendCents)}, charged ${dollars(d.chargedCents)}, ${d.runs} runs`;
   return (
     <figure className="grid gap-3">
-      <dl className="grid grid-cols-3 gap-2 text-sm" data-testid="platform-totals">
+      <dl className="grid grid-cols-2 gap-2 text-sm sm:grid-cols-4" data-testid="platform-totals">
         <div><dt className="text-muted-foreground">fal spend</dt><dd className="text-lg font-semibold tabular-nums">{dollars(totals.fal)}</dd></div>
         <div><dt className="text-muted-foreground">Charged</dt><dd className="text-lg font-semibold tabular-nums">{dollars(totals.charged)}</dd></div>
+        <div><dt className="text-muted-foreground">Margin</dt><dd className={cn("text-lg font-semibold tabular-nums", totals.charged < totals.fal && "text-destructive")}>{dollars(totals.charged - totals.fal, true)}</dd></div>
         <div><dt className="text-muted-foreground">Runs</dt><dd className="text-lg font-semibold tabular-nums">{totals.runs}</dd></div>
       </dl>
       <div role="list" aria-label="Spend by day" className="flex h-32 items-end gap-px border-b sm:gap-0.5" data-testid="platform-chart">

@@ -1,3 +1,5 @@
+import { useApolloClient, type ApolloError } from "@apollo/client";
+import { ViewerQuery } from "@/graphql/documents";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { describeError } from "@/lib/errors";
@@ -20,15 +22,21 @@ export function parseDollars(text: string): number | null {
 
 /** An admin call refused or failed, in words: FORBIDDEN carries the API's reason ("needs MFA"). */
 export function AdminError({ error, retry }: { error: unknown; retry?: () => void }) {
+  const client = useApolloClient();
   const described = describeError(error);
   const forbidden = described.code === "FORBIDDEN";
+  // The session lost its second factor (an aal1 token after a refresh): the viewer says so too,
+  // and reading it again turns the console into the code prompt.
+  const needsMfa = (error as Partial<ApolloError> | undefined)?.graphQLErrors?.[0]?.extensions?.reason === "needs MFA";
   return (
     <Alert variant="destructive" data-testid="admin-error" data-code={described.code}>
       <TriangleAlert />
       <AlertTitle>{forbidden ? "The admin console refused this" : described.title}</AlertTitle>
       <AlertDescription className="flex flex-wrap items-center justify-between gap-2">
         <span>{forbidden ? `Reason: ${described.message}` : described.message}</span>
-        {retry && described.action?.kind === "retry" && <Button size="sm" variant="outline" onClick={retry}>Retry</Button>}
+        {needsMfa
+          ? <Button size="sm" variant="outline" onClick={() => void client.refetchQueries({ include: [ViewerQuery] })}>Verify with your authenticator</Button>
+          : retry && described.action?.kind === "retry" && <Button size="sm" variant="outline" onClick={retry}>Retry</Button>}
       </AlertDescription>
     </Alert>
   );
