@@ -10,9 +10,12 @@ import time
 import uuid
 
 import httpx
+import pytest
+import websockets
 
 from admin_support import sign_in_admin
 from conftest import LiveServer
+from graph.view import KEY_RECHECK_SECONDS
 from support import CREATE, RUN, error_codes, flux_node, gql, run_events_socket, sign_in
 from test_authorization import _serve, _settings_beside
 
@@ -154,3 +157,27 @@ async def test_writes_are_rate_limited_per_user_and_per_key(live: LiveServer) ->
             assert limited["errors"][0]["extensions"]["retryAfterSeconds"] >= 1
             # Reads are not counted.
             assert error_codes(await alice.gql(WORKFLOWS)) == []
+
+
+async def test_a_socket_opened_with_a_key_closes_when_the_key_is_revoked(
+    live: LiveServer, client: httpx.AsyncClient
+) -> None:
+    alice = await sign_in(client)
+    created = (await alice.data(CREATE_KEY, name="ws", scopes=["READ"]))["createApiKey"]
+    ws = await websockets.connect(
+        live.base_url.replace("http", "ws") + "/graphql",
+        subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
+    )
+    try:
+        init = {
+            "type": "connection_init",
+            "payload": {"Authorization": f"Bearer {created['secret']}"},
+        }
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await alice.data(REVOKE, id=created["apiKey"]["id"])
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=KEY_RECHECK_SECONDS * 3)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    finally:
+        await ws.close()

@@ -34,12 +34,15 @@ from strawberry.types.unset import UNSET, UnsetType
 from graph.context import Context
 from graph.errors import coded
 from graph.trusted_documents import PersistedQueryNotFound, is_trusted, untrusted
+from services.accounts import api_keys
 from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 MAX_CONNECTIONS_PER_USER = 20
 TOKEN_EXPIRED = 4401
+# How soon a socket opened with an API key notices the key was revoked.
+KEY_RECHECK_SECONDS = 5.0
 
 
 class PersistedOverWebSocket(BaseGraphQLTransportWSHandler[Context, None]):
@@ -139,8 +142,11 @@ class LatticeGraphQL(GraphQL[Context, None]):
         self._connections[viewer.id] += 1
         timer = None
         expires = viewer.claims.get("exp")
+        key_id = viewer.claims.get("api_key_id")
         if isinstance(expires, (int, float)):
             timer = asyncio.create_task(_close_at(socket, float(expires)))
+        elif key_id:
+            timer = asyncio.create_task(_close_when_revoked(socket, context, str(key_id)))
         self._sockets[socket] = (viewer.id, timer)
         unset: UnsetType = UNSET
         return unset
@@ -155,6 +161,16 @@ class LatticeGraphQL(GraphQL[Context, None]):
             del self._connections[user_id]
         if timer is not None:
             timer.cancel()
+
+
+async def _close_when_revoked(socket: WebSocket, context: Context, key_id: str) -> None:
+    """API keys do not expire: a socket opened with one checks it is still valid."""
+    while True:
+        await asyncio.sleep(KEY_RECHECK_SECONDS)
+        if not await api_keys.is_active(context.runtime.db, key_id):
+            with contextlib.suppress(RuntimeError, OSError):
+                await socket.close(code=TOKEN_EXPIRED, reason="The API key was revoked")
+            return
 
 
 async def _close_at(socket: WebSocket, expires_at: float) -> None:

@@ -192,3 +192,11 @@ async def authenticate(db: Database, token: str) -> Viewer:
     }
     viewer = await viewer_from_claims(db, claims)
     return replace(viewer, key_scopes=frozenset(row["scopes"]))
+
+
+async def is_active(db: Database, key_id: str) -> bool:
+    async with db.as_service() as conn:
+        found = await conn.fetchval(
+            "select revoked_at is null from public.api_keys where id = $1::uuid", key_id
+        )
+    return bool(found)
