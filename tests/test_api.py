@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from graphql import build_schema
+from graphql import build_schema, get_named_type, is_leaf_type
 
 from conftest import make_settings, serve
 from devstack.embedded import free_port
@@ -18,6 +18,7 @@ VALUES: dict[str, object] = {
     "idempotencyKey": "k",
     "expectedVersion": 1,
     "cents": 1,
+    "ids": [str(uuid.uuid4())],
 }
 INPUTS = {
     "WorkflowInput!": {"name": "x", "nodes": [], "edges": []},
@@ -35,11 +36,8 @@ def _operations() -> list[tuple[str, str, dict[str, object]]]:
                 continue
             args = ", ".join(f"${a}: {t.type}" for a, t in field.args.items())
             call = ", ".join(f"{a}: ${a}" for a in field.args)
-            selection = (
-                ""
-                if str(field.type).rstrip("!") in ("Boolean", "Int", "String")
-                else " { __typename }"
-            )
+            # Scalars and lists of them take no selection.
+            selection = "" if is_leaf_type(get_named_type(field.type)) else " { __typename }"
             document = f"{kind} Op{f'({args})' if args else ''} {{ {name}{f'({call})' if call else ''}{selection} }}"
             variables = {a: INPUTS.get(str(t.type), VALUES.get(a)) for a, t in field.args.items()}
             found.append((name, document, variables))
