@@ -3,11 +3,13 @@ and changes, each change in the append-only audit log."""
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import asyncpg
 import httpx
 import pytest
+from PIL import Image
 
 from admin_support import enroll, sign_in_admin, step_up
 from conftest import LiveServer
@@ -140,6 +142,12 @@ async def test_a_suspended_user_sees_their_gallery_but_cannot_run_or_persist(
     await pro.data("{ assets { edges { node { id } } } }")
     refused = await pro.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
     assert error_codes(refused) == ["SUSPENDED"]
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, format="PNG")
+    upload = await client.post(
+        "/api/uploads", files={"file": ("a.png", png.getvalue(), "image/png")}, headers=pro.headers
+    )
+    assert upload.status_code == 403 and upload.json()["error"]["code"] == "SUSPENDED"
     await admin.data(suspend, id=pro.id, s=False)
     ok = await pro.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
     assert error_codes(ok) == []

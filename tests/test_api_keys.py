@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import time
 import uuid
@@ -12,6 +13,7 @@ import uuid
 import httpx
 import pytest
 import websockets
+from PIL import Image
 
 from admin_support import sign_in_admin
 from conftest import LiveServer
@@ -181,3 +183,26 @@ async def test_a_socket_opened_with_a_key_closes_when_the_key_is_revoked(
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     finally:
         await ws.close()
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_uploads_take_a_run_key_but_not_a_read_key(client: httpx.AsyncClient) -> None:
+    pro = await sign_in(client, role="PRO")
+    read = (await pro.data(CREATE_KEY, name="r", scopes=["READ"]))["createApiKey"]["secret"]
+    run = (await pro.data(CREATE_KEY, name="w", scopes=["RUN"]))["createApiKey"]["secret"]
+    files = {"file": ("a.png", _png(), "image/png")}
+    refused = await client.post(
+        "/api/uploads", files=files, headers={"Authorization": f"Bearer {read}"}
+    )
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
+    uploaded = await client.post(
+        "/api/uploads", files=files, headers={"Authorization": f"Bearer {run}"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    mine = await pro.data("{ assets { edges { node { id } } } }")
+    assert [e["node"]["id"] for e in mine["assets"]["edges"]] == [uploaded.json()["id"]]

@@ -7,10 +7,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from services.accounts import api_keys
 from services.accounts.tokens import bearer_token
-from services.accounts.viewer import viewer_from_claims
+from services.accounts.viewer import Viewer, viewer_from_claims
 from services.assets.uploads import MAX_UPLOAD_BYTES, upload_image
-from services.platform.errors import LatticeError, Unauthenticated
+from services.platform.errors import Forbidden, LatticeError, Unauthenticated
 from services.runtime import Runtime
 
 
@@ -20,7 +21,11 @@ async def upload(request: Request) -> JSONResponse:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             raise Unauthenticated("Sign in to upload")
-        viewer = await viewer_from_claims(runtime.db, await runtime.verifier.verify(token))
+        viewer = await _uploader(runtime, token)
+        # Uploads create: they count against the same write limits as mutations.
+        await runtime.rate_limits.hit(
+            user_id=str(viewer.id), key_id=viewer.claims.get("api_key_id")
+        )
         async with request.form(
             max_files=1, max_fields=2, max_part_size=MAX_UPLOAD_BYTES + 1
         ) as form:
@@ -41,13 +46,26 @@ async def upload(request: Request) -> JSONResponse:
             runtime.db, runtime.storage, viewer, data, runtime.settings.TEMPORARY_ASSET_DAYS
         )
     except LatticeError as exc:
-        status = 401 if isinstance(exc, Unauthenticated) else 400
+        status = STATUS.get(exc.code, 400)
         return JSONResponse({"error": {"message": exc.message, **exc.extensions()}}, status)
     assert asset.storage_path is not None
     url = (await runtime.storage.signed_urls([asset.storage_path]))[asset.storage_path]
     return JSONResponse(
         {"id": str(asset.id), "url": url, "width": asset.width, "height": asset.height}, 201
     )
+
+
+STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "SUSPENDED": 403, "RATE_LIMITED": 429}
+
+
+async def _uploader(runtime: Runtime, token: str) -> Viewer:
+    """The bearer as GraphQL sees it; an API key needs the RUN scope (uploads write)."""
+    if api_keys.is_api_key(token):
+        viewer = await api_keys.authenticate(runtime.db, token)
+        if viewer.key_scopes is not None and "RUN" not in viewer.key_scopes:
+            raise Forbidden("This API key may only read: create a key with the RUN scope")
+        return viewer
+    return await viewer_from_claims(runtime.db, await runtime.verifier.verify(token))
 
 
 routes = [Route("/api/uploads", upload, methods=["POST"])]
