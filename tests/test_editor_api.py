@@ -415,3 +415,33 @@ async def test_a_deleted_workflow_can_be_restored_by_its_owner_only(pro: User, c
     )
     assert restored["restoreWorkflow"]["id"] == workflow
     assert (await pro.data(GET, id=workflow))["workflow"]["id"] == workflow
+
+
+async def test_a_batch_delete_is_capped_and_changes_nothing_when_refused(pro: User) -> None:
+    made = await run(pro, await create(pro, flux_node(prompt=f"kept {uuid.uuid4()}")))
+    asset_id = made["nodeRuns"][0]["outputs"][0]["id"]
+    too_many = [asset_id, *(str(uuid.uuid4()) for _ in range(200))]
+    refused = await pro.gql("mutation($ids: [ID!]!) { deleteAssets(ids: $ids) }", ids=too_many)
+    assert error_codes(refused) == ["VALIDATION_ERROR"]
+    assert problems(refused)[0]["reason"] == "TOO_MANY"
+    assert [e["node"]["id"] for e in (await pro.data(ASSETS))["assets"]["edges"]] == [asset_id]
+
+
+async def test_an_estimate_never_reuses_another_users_workflow(pro: User, client: Any) -> None:
+    from support import sign_in
+
+    flux = flux_node(prompt=f"estimate {uuid.uuid4()}")
+    workflow = await create(pro, flux)
+    await run(pro, workflow)
+    mine = await pro.data(ESTIMATE, input={"name": "x", "nodes": [flux], "edges": []}, wf=workflow)
+    assert mine["estimateWorkflow"]["reusedNodeIds"] == ["a"]
+    assert mine["estimateWorkflow"]["totalCents"] == 0
+    other = await sign_in(client, role="PRO")
+    theirs = await other.data(
+        ESTIMATE, input={"name": "x", "nodes": [flux], "edges": []}, wf=workflow
+    )
+    assert theirs["estimateWorkflow"] == {
+        "totalCents": 3,
+        "nodes": [{"nodeId": "a", "cents": 3}],
+        "reusedNodeIds": [],
+    }
