@@ -7,8 +7,10 @@ import asyncio
 import hashlib
 import io
 import json
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -206,3 +208,39 @@ async def test_uploads_take_a_run_key_but_not_a_read_key(client: httpx.AsyncClie
     assert uploaded.status_code == 201, uploaded.text
     mine = await pro.data("{ assets { edges { node { id } } } }")
     assert [e["node"]["id"] for e in mine["assets"]["edges"]] == [uploaded.json()["id"]]
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_example() -> str:
+    section = README.read_text().split("## API keys for integrators", 1)[1]
+    return section.split("```python", 1)[1].split("```", 1)[0]
+
+
+async def test_the_readmes_integrator_example_runs_a_workflow_and_follows_it(
+    live: LiveServer, client: httpx.AsyncClient, worker: object
+) -> None:
+    """The Python example in README.md, run as written against this server."""
+    pro = await sign_in(client, role="PRO")
+    key = (await pro.data(CREATE_KEY, name="readme", scopes=["READ", "RUN"]))["createApiKey"]
+    created = await pro.data(
+        CREATE,
+        input={"name": "readme", "nodes": [flux_node(prompt=str(uuid.uuid4()))], "edges": []},
+    )
+    example = _readme_example()
+    example = (
+        example.replace("https://lattice.example.com/graphql", f"{live.base_url}/graphql")
+        .replace('"lat_..."', repr(key["secret"]))
+        .replace('"<workflow id>"', repr(created["createWorkflow"]["id"]))
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        example,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=90)
+    assert process.returncode == 0, err.decode()
+    assert "SUCCEEDED" in out.decode().splitlines()[-1], out.decode()
