@@ -13,7 +13,7 @@ from PIL import Image
 
 from admin_support import enroll, sign_in_admin, step_up
 from conftest import LiveServer
-from support import CREATE, RUN, error_codes, flux_node, problems, sign_in
+from support import CREATE, RUN, error_codes, flux_node, gql, problems, sign_in
 
 ACCESS = "{ viewer { role mfaLevel suspended adminAccess { allowed reason } } }"
 USERS = """
@@ -79,6 +79,16 @@ async def test_non_admins_are_refused_and_every_refusal_is_audited(
             uuid.UUID(user.id),
         )
     assert row is not None and row["ip"] == "127.0.0.1"
+    # Anonymous requests are refused without writing anything (they could fill the log).
+    count = (
+        "select count(*) from public.audit_log where action = 'admin.refused' and actor_id is null"
+    )
+    async with live.runtime.db.as_service() as conn:
+        before = await conn.fetchval(count)
+    anonymous = await gql(client, USERS)
+    assert error_codes(anonymous) == ["UNAUTHENTICATED"]
+    async with live.runtime.db.as_service() as conn:
+        assert await conn.fetchval(count) == before
 
 
 async def test_granting_credits_is_idempotent_and_in_the_ledger_and_audit_log(

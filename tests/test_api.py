@@ -19,6 +19,17 @@ VALUES: dict[str, object] = {
     "expectedVersion": 1,
     "cents": 1,
     "ids": [str(uuid.uuid4())],
+    # API keys and the admin console.
+    "name": "x",
+    "scopes": ["READ"],
+    "userId": str(uuid.uuid4()),
+    "role": "PRO",
+    "reason": "x",
+    "amountCents": 1,
+    "suspended": False,
+    "limitCents": 1,
+    "modelId": "x",
+    "enabled": True,
 }
 INPUTS = {
     "WorkflowInput!": {"name": "x", "nodes": [], "edges": []},

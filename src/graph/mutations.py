@@ -197,6 +197,7 @@ class Mutation:
             viewer,
             cents,
             platform_max_cents=info.context.runtime.settings.PRO_MAX_SPENDING_CAP_CENTS,
+            ip=info.context.client_ip,
         )
         return Viewer.of(updated)
 

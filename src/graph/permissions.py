@@ -21,7 +21,7 @@ from graph.context import Context
 from services.accounts.admin_access import NEEDS_MFA
 from services.accounts.viewer import Role
 from services.platform import audit
-from services.platform.errors import Forbidden, Unauthenticated
+from services.platform.errors import Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ class AdminConsole(LatticePermission):
         context: Context = info.context
         try:
             await self.check(context)
-        except (Forbidden, Unauthenticated) as exc:
+        except Forbidden as exc:
+            # Signed-in callers only: anonymous requests must not be able to fill the log.
             await _record_refusal(context, info.field_name, exc.message)
             raise
         return True

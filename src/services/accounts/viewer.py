@@ -139,7 +139,12 @@ async def create_anonymous_user(db: Database) -> uuid.UUID:
 
 
 async def set_spending_cap(
-    db: Database, viewer: Viewer, cents: int | None, *, platform_max_cents: int
+    db: Database,
+    viewer: Viewer,
+    cents: int | None,
+    *,
+    platform_max_cents: int,
+    ip: str | None = None,
 ) -> Viewer:
     """Sets the monthly cap, up to the platform's maximum (or the higher limit an admin set
     for this user); None goes back to the platform's default cap."""
@@ -165,6 +170,7 @@ async def set_spending_cap(
             "spending_cap.changed",
             actor_id=viewer.id,
             target=str(viewer.id),
+            ip=ip,
             details={"from": viewer.spending_cap_cents, "to": cents},
         )
     return replace(viewer, spending_cap_cents=cents)
