@@ -445,3 +445,22 @@ async def test_an_estimate_never_reuses_another_users_workflow(pro: User, client
         "nodes": [{"nodeId": "a", "cents": 3}],
         "reusedNodeIds": [],
     }
+
+
+async def test_an_estimate_costs_the_same_statements_for_one_node_or_ten(
+    live: LiveServer, pro: User
+) -> None:
+    """The editor asks for an estimate after each edit: reuse is decided in one statement."""
+
+    async def statements(count: int) -> int:
+        nodes = [flux_node(f"n{i}", i, prompt=f"count {i}") for i in range(count)]
+        workflow = await create(pro, *nodes)
+        await run(pro, workflow)
+        variables = {"input": {"name": "x", "nodes": nodes, "edges": []}, "wf": workflow}
+        await pro.data(ESTIMATE, **variables)  # warm up pooled connections
+        before = live.runtime.db.stats.count
+        estimate = (await pro.data(ESTIMATE, **variables))["estimateWorkflow"]
+        assert len(estimate["reusedNodeIds"]) == count
+        return live.runtime.db.stats.count - before
+
+    assert await statements(1) == await statements(10)

@@ -41,6 +41,17 @@ class Plan:
         return self.instant | set(self.reused)
 
 
+@dataclass(frozen=True)
+class _Earlier:
+    """A successful output of a node in this workflow: what it was made from, the node run
+    whose outputs it is, and that output's first image (what a downstream node takes)."""
+
+    model_id: str
+    inputs: dict[str, Any]
+    source: uuid.UUID
+    first_image: uuid.UUID | None
+
+
 async def plan(
     conn: asyncpg.Connection,
     graph: Graph,
@@ -48,9 +59,20 @@ async def plan(
     selected: set[str],
     reroll: Iterable[str] = (),
 ) -> Plan:
-    """`conn` reads as the viewer: only their own runs can be reused."""
+    """`conn` reads as the viewer: only their own runs can be reused. One statement however
+    many nodes (the editor asks for an estimate after each edit)."""
     fresh = set(reroll)
     result = Plan()
+    candidates = [
+        n.id
+        for n in graph.nodes
+        if n.id in selected and n.id not in fresh and not _instant(graph, n.id)
+    ]
+    earlier = (
+        await _earlier_outputs(conn, workflow_id, candidates)
+        if workflow_id is not None and candidates
+        else {}
+    )
     for node_id in _in_order(graph, selected):
         node = graph.node(node_id)
         spec = CATALOG.get(node.model_id) if node else None
@@ -60,17 +82,22 @@ async def plan(
             result.instant.add(node_id)
             continue
         upstream = {e.source for e in graph.incoming(node_id)}
-        if workflow_id is None or node_id in fresh or upstream & result.to_run:
+        if node_id in fresh or upstream & result.to_run:
             result.to_run.add(node_id)
             continue
-        identity = await _identity(conn, graph, node, result)
-        found = None
-        if identity is not None:
-            found = await _last_output(conn, workflow_id, node, identity)
+        identity = _identity(graph, node, result, earlier)
+        found = next(
+            (
+                e
+                for e in earlier.get(node_id, [])
+                if identity is not None and e.model_id == node.model_id and e.inputs == identity
+            ),
+            None,
+        )
         if found is None or identity is None:
             result.to_run.add(node_id)
         else:
-            result.reused[node_id] = (found, identity)
+            result.reused[node_id] = (found.source, identity)
     return result
 
 
@@ -92,8 +119,8 @@ def _in_order(graph: Graph, selected: set[str]) -> list[str]:
     return ordered
 
 
-async def _identity(
-    conn: asyncpg.Connection, graph: Graph, node: Node, done: Plan
+def _identity(
+    graph: Graph, node: Node, done: Plan, earlier: dict[str, list[_Earlier]]
 ) -> dict[str, Any] | None:
     """The identity `inputs.resolve` would record; None when an input cannot be told yet."""
     spec = CATALOG[node.model_id]
@@ -120,14 +147,14 @@ async def _identity(
                     return None
             identity[port.name] = value
         elif edge.source in done.reused and port.type == PortType.IMAGE:
-            asset_id = await conn.fetchval(
-                "select id from public.assets where node_run_id = $1 and kind = 'IMAGE'"
-                " order by output_index limit 1",
-                done.reused[edge.source][0],
+            reused_from = done.reused[edge.source][0]
+            image = next(
+                (e.first_image for e in earlier.get(edge.source, []) if e.source == reused_from),
+                None,
             )
-            if asset_id is None:
+            if image is None:
                 return None
-            identity[port.name] = f"asset:{asset_id}"
+            identity[port.name] = f"asset:{image}"
         else:
             return None
     if spec.supports_lora:
@@ -156,26 +183,33 @@ def given_image_identity(value: Any) -> str | None:
         return None
 
 
-async def _last_output(
-    conn: asyncpg.Connection, workflow_id: uuid.UUID, node: Node, identity: dict[str, Any]
-) -> uuid.UUID | None:
-    """The newest successful output of this node in this workflow made from exactly these
-    inputs, while its outputs still exist."""
-    found: uuid.UUID | None = await conn.fetchval(
+async def _earlier_outputs(
+    conn: asyncpg.Connection, workflow_id: uuid.UUID, node_ids: list[str]
+) -> dict[str, list[_Earlier]]:
+    """Per node, its successful outputs in this workflow that still exist: the newest one
+    for each model and set of inputs."""
+    rows = await conn.fetch(
         """
-        select coalesce(n.cached_from, n.id) from public.runs r
+        select distinct on (n.node_id, n.model_id, n.inputs) n.node_id, n.model_id, n.inputs,
+               coalesce(n.cached_from, n.id) as source,
+               (select a.id from public.assets a
+                where a.node_run_id = coalesce(n.cached_from, n.id) and a.kind = 'IMAGE'
+                order by a.output_index limit 1) as first_image
+        from public.runs r
         join public.node_runs n on n.run_id = r.id
-        where r.workflow_id = $1 and n.node_id = $2 and n.model_id = $3
-          and n.status in ('SUCCEEDED', 'CACHED') and n.inputs = $4::jsonb
+        where r.workflow_id = $1 and n.node_id = any($2)
+          and n.status in ('SUCCEEDED', 'CACHED') and n.inputs is not null
           and exists (select from public.assets a where a.node_run_id = coalesce(n.cached_from, n.id)
                       and (a.expires_at is null or a.expires_at > now()))
-        order by n.finished_at desc nulls last limit 1
+        order by n.node_id, n.model_id, n.inputs, n.finished_at desc nulls last
         """,
         workflow_id,
-        node.id,
-        node.model_id,
-        identity,
+        node_ids,
     )
+    found: dict[str, list[_Earlier]] = {}
+    for r in rows:
+        earlier = _Earlier(r["model_id"], r["inputs"], r["source"], r["first_image"])
+        found.setdefault(r["node_id"], []).append(earlier)
     return found
 
 
