@@ -74,6 +74,8 @@ def _settings(args: argparse.Namespace) -> Any:
         "SUPABASE_URL": None,
         "SUPABASE_JWT_SECRET": None,
         "STRIPE_SECRET_KEY": None,
+        # The fan-out benchmark's thousands of subscribers of one run are one user's.
+        "WS_CONNECTIONS_PER_USER": 1_000_000,
     }
     return Settings(_env_file=None, **values)
 

@@ -41,7 +41,6 @@ from graph.app import create_app
 from graph.permissions import AdminConsole, Anyone, CanRun, NotApiKey, SignedIn
 from graph.schema import LIMIT_RULES, build_schema
 from graph.trusted_documents import DEFAULT_MANIFEST, load_manifest
-from graph.view import MAX_CONNECTIONS_PER_USER
 from services.accounts.admin_access import allowed_networks
 from services.platform.config import Settings
 from support import CREATE, RUN, RUN_EVENTS, User, error_codes, flux_node, gql, sign_in
@@ -332,7 +331,7 @@ async def test_a_websocket_closes_when_its_token_expires(live: LiveServer, alice
 async def test_connections_per_user_are_capped(live: LiveServer, alice: User) -> None:
     open_sockets = []
     try:
-        for _ in range(MAX_CONNECTIONS_PER_USER):
+        for _ in range(live.settings.WS_CONNECTIONS_PER_USER):
             ws = await _socket(live.base_url, alice.token)
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             open_sockets.append(ws)

@@ -4,7 +4,8 @@ HTTP, and from the `connection_init` payload over WebSocket (a bad one closes wi
 A WebSocket lives no longer than the token it was opened with: when the token expires the
 connection closes with 4401 and the client reconnects with a fresh one (graphql-ws calls
 `connectionParams` again). Each connection holds at most MAX_SUBSCRIPTIONS_PER_CONNECTION
-operations, and each user at most MAX_CONNECTIONS_PER_USER connections to this process."""
+operations, and each user at most WS_CONNECTIONS_PER_USER (a setting) connections to this
+process."""
 
 from __future__ import annotations
 
@@ -39,7 +40,6 @@ from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
-MAX_CONNECTIONS_PER_USER = 20
 TOKEN_EXPIRED = 4401
 # How soon a socket opened with an API key notices the key was revoked.
 KEY_RECHECK_SECONDS = 5.0
@@ -133,10 +133,9 @@ class LatticeGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError({"message": exc.message}) from exc
         if viewer is None:
             raise ConnectionRejectionError({"message": "Sign in to subscribe"})
-        if self._connections[viewer.id] >= MAX_CONNECTIONS_PER_USER:
-            raise ConnectionRejectionError(
-                {"message": f"At most {MAX_CONNECTIONS_PER_USER} live connections per user"}
-            )
+        most = context.runtime.settings.WS_CONNECTIONS_PER_USER
+        if self._connections[viewer.id] >= most:
+            raise ConnectionRejectionError({"message": f"At most {most} live connections per user"})
         socket = context.request
         assert isinstance(socket, WebSocket)
         self._connections[viewer.id] += 1

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     NODE_STALL_SECONDS: float = Field(default=120.0, gt=0)
     # Billable mutations (runs) each user may start per minute.
     RUNS_PER_MINUTE: int = Field(default=30, ge=1)
+    # Live WebSocket connections one user may hold to one API process (tabs, devices,
+    # integrations); a bound on what one account can make a process hold.
+    WS_CONNECTIONS_PER_USER: int = Field(default=20, ge=1)
     # Writes (mutations that create, change, spend) per minute: each user's own sessions
     # together, and each API key on its own.
     WRITES_PER_MINUTE: int = Field(default=120, ge=1)
