@@ -60,7 +60,11 @@ describe("AdminPage", () => {
 
   it("leads an admin without a second factor through enrollment, refuses a wrong code, and opens with the right one", async () => {
     const calls = devIssuer({ verified: false });
-    renderAdmin([admin({ allowed: false, reason: "needs MFA" }), admin({ allowed: true, reason: null }, "aal2")]);
+    const overview: MockedResponse = {
+      request: { query: AdminOverviewDocument, variables: { days: 30 } },
+      result: { data: { admin: { __typename: "Admin", usageByDay: [], usageByModel: [], models: [], platform: { __typename: "PlatformSettings", dailySpendLimitCents: 500_000, todaySpendCents: 1_250 } } } },
+    };
+    renderAdmin([admin({ allowed: false, reason: "needs MFA" }), admin({ allowed: true, reason: null }, "aal2"), overview]);
     expect(await screen.findByTestId("mfa-secret")).toHaveTextContent("JBSWY3DPEHPK3PXP");
     expect(screen.getByRole("img", { name: /QR code/ })).toHaveAttribute("src", expect.stringMatching(/^data:image\/svg\+xml/));
 
@@ -73,6 +77,7 @@ describe("AdminPage", () => {
     await userEvent.type(input, "123456");
     await userEvent.click(screen.getByRole("button", { name: "Verify" }));
     expect(await screen.findByRole("navigation", { name: "Admin" })).toBeInTheDocument();
+    expect(await screen.findByTestId("daily-limit")).toHaveTextContent("Today $12.50of $5,000.00");
     expect(JSON.parse(localStorage.getItem("lattice-dev-session")!).token).toBe("aal2-token");
     const verify = calls.filter((c) => c.path === "/auth/v1/factors/f1/verify");
     expect(verify.map((c) => c.body)).toEqual([{ challenge_id: "c1", code: "000000" }, { challenge_id: "c1", code: "123456" }]);
