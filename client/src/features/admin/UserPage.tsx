@@ -93,7 +93,8 @@ function Summary({ user }: { user: Detail }) {
     ["This month", dollars(user.periodUsageCents)],
     ["Cap limit", user.spendingCapLimitCents === null || user.spendingCapLimitCents === undefined ? "default" : dollars(user.spendingCapLimitCents)],
     ["Joined", formatDate(user.createdAt)],
-    ["Last active", user.lastActiveAt ? relativeTime(user.lastActiveAt) : "never"],
+    // The API counts runs and API calls as activity, not sign-ins.
+    ["Last run or API call", user.lastActiveAt ? relativeTime(user.lastActiveAt) : "none yet"],
   ];
   return (
     <Card>

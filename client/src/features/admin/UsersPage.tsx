@@ -37,7 +37,7 @@ export function UsersPage() {
       ) : (
         <Card className="min-w-0 overflow-hidden p-0">
           <div className="hidden grid-cols-[minmax(0,2fr)_5rem_7rem_6rem_7rem] gap-3 border-b px-4 py-2 text-xs font-medium text-muted-foreground md:grid" aria-hidden>
-            <span>Email</span><span>Role</span><span>Plan</span><span className="text-right">This month</span><span className="text-right">Last active</span>
+            <span>Email</span><span>Role</span><span>Plan</span><span className="text-right">This month</span><span className="text-right" title="The last run or API call">Last active</span>
           </div>
           <ul aria-label="Users" data-testid="admin-users" aria-busy={loading}>
             {!connection
@@ -86,7 +86,7 @@ function UserRow({ user, search }: { user: AdminUserFieldsFragment; search: stri
         <span className="md:block"><PlanBadge user={user} /></span>
         <span className="text-right tabular-nums text-muted-foreground md:text-foreground">{dollars(user.periodUsageCents)}<span className="md:hidden"> this month</span></span>
         <span className="col-span-2 text-xs text-muted-foreground md:col-span-1 md:text-right md:text-sm">
-          <span className="md:hidden">Last active </span>{user.lastActiveAt ? relativeTime(user.lastActiveAt) : "never"}
+          <span className="md:hidden">Last active </span>{user.lastActiveAt ? relativeTime(user.lastActiveAt) : "no runs yet"}
         </span>
       </Link>
     </li>
