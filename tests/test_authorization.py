@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import time
 import uuid
@@ -33,6 +34,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from PIL import Image
 
 from admin_support import sign_in_admin
 from conftest import LiveServer, make_settings
@@ -458,3 +460,82 @@ async def test_subscriptions_run_trusted_documents_by_id_over_websocket(
         assert "FORBIDDEN" in json.dumps(message), message
     finally:
         await ws.close()
+
+
+async def test_another_user_reaches_none_of_a_users_objects_by_id(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every root field that takes an id, sent by Bob with Alice's ids (and with Bob's own
+    RUN key): nothing is revealed or changed."""
+    alice = await sign_in(client, role="PRO")
+    bob = await sign_in(client, role="PRO")
+    workflow = (await alice.data(CREATE, input={"name": "a", "nodes": [flux_node()], "edges": []}))[
+        "createWorkflow"
+    ]
+    run = (await alice.data(RUN, id=workflow["id"], key=uuid.uuid4().hex))["runWorkflow"]
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, format="PNG")
+    upload = await client.post(
+        "/api/uploads",
+        files={"file": ("a.png", png.getvalue(), "image/png")},
+        headers=alice.headers,
+    )
+    asset = upload.json()["id"]
+    lora = (
+        await alice.data(
+            "mutation($i: LoraInput!) { addLora(input: $i) { id } }",
+            i={
+                "name": "s",
+                "url": "https://huggingface.co/me/s.safetensors",
+                "baseModel": "flux-dev",
+            },
+        )
+    )["addLora"]["id"]
+    key = (
+        await alice.data('mutation { createApiKey(name: "a", scopes: [READ]) { apiKey { id } } }')
+    )["createApiKey"]["apiKey"]["id"]
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("query($id: ID!) { workflow(id: $id) { id } }", {"id": workflow["id"]}),
+        ("query($id: ID!) { run(id: $id) { id } }", {"id": run["id"]}),
+        ("query($id: ID!) { asset(id: $id) { id } }", {"id": asset}),
+        (
+            "mutation($id: ID!, $i: WorkflowInput!) { updateWorkflow(id: $id, input: $i, expectedVersion: 1) { id } }",
+            {"id": workflow["id"], "i": {"name": "mine now", "nodes": [], "edges": []}},
+        ),
+        (
+            'mutation($id: ID!) { runWorkflow(id: $id, idempotencyKey: "x") { id } }',
+            {"id": workflow["id"]},
+        ),
+        ("mutation($id: ID!) { cancelRun(id: $id) { id } }", {"id": run["id"]}),
+        ("mutation($id: ID!) { persistAsset(id: $id) { id } }", {"id": asset}),
+        ("mutation($id: ID!) { deleteAsset(id: $id) }", {"id": asset}),
+        ("mutation($ids: [ID!]!) { deleteAssets(ids: $ids) }", {"ids": [asset]}),
+        ("mutation($id: ID!) { deleteLora(id: $id) }", {"id": lora}),
+        ("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", {"id": key}),
+        ("mutation($id: ID!) { deleteWorkflow(id: $id) }", {"id": workflow["id"]}),
+        ("mutation($id: ID!) { restoreWorkflow(id: $id) { id } }", {"id": workflow["id"]}),
+    ]
+    bob_key = await _api_key(bob, ["READ", "RUN"])
+    leaks = []
+    for document, variables in attempts:
+        for token in (bob.token, bob_key):
+            result = await gql(client, document, variables, token=token)
+            value = next(iter((result.get("data") or {None: None}).values()))
+            # NOT_FOUND, or FORBIDDEN for what keys may never do: neither says the id exists.
+            if value not in (None, False, []) or set(error_codes(result)) - {
+                "NOT_FOUND",
+                "FORBIDDEN",
+            }:
+                leaks.append((document.split("{")[1].strip(), result))
+    assert not leaks, leaks
+    # Alice's objects are as she left them.
+    mine = await alice.data(
+        """query($w: ID!, $r: ID!, $a: ID!) { workflow(id: $w) { name }
+           run(id: $r) { id } asset(id: $a) { id } loras { id } apiKeys { revokedAt } }""",
+        w=workflow["id"],
+        r=run["id"],
+        a=asset,
+    )
+    assert mine["workflow"] == {"name": "a"} and mine["run"] and mine["asset"]
+    assert [x["id"] for x in mine["loras"]] == [lora]
+    assert mine["apiKeys"] == [{"revokedAt": None}]
