@@ -34,6 +34,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context
 from graph.errors import coded
+from graph.memory import MemoryReturn
 from graph.trusted_documents import PersistedQueryNotFound, is_trusted, untrusted
 from services.accounts import api_keys
 from services.platform.errors import Unauthenticated
@@ -101,6 +102,7 @@ class LatticeGraphQL(GraphQL[Context, None]):
         self._connections: Counter[uuid.UUID] = Counter()
         # Per open socket: its user and the timer that closes it when the token expires.
         self._sockets: dict[WebSocket, tuple[uuid.UUID, asyncio.Task[None] | None]] = {}
+        self._memory = MemoryReturn()
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -119,6 +121,7 @@ class LatticeGraphQL(GraphQL[Context, None]):
             await self.run(socket)
         finally:
             self._release(socket)
+            self._memory.closed()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
