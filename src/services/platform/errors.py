@@ -32,7 +32,8 @@ class Suspended(LatticeError):
 
     code = "SUSPENDED"
 
-    def __init__(self, message: str = "This account is suspended: it cannot run, upload or persist"
+    def __init__(
+        self, message: str = "This account is suspended: it cannot run, upload or persist"
     ) -> None:
         super().__init__(message)
 
