@@ -13,6 +13,7 @@ from PIL import Image
 
 from admin_support import enroll, sign_in_admin, step_up
 from conftest import LiveServer
+from services.platform.rate_limits import MFA_ATTEMPTS_PER_MINUTE
 from support import CREATE, RUN, error_codes, flux_node, gql, problems, sign_in
 
 ACCESS = "{ viewer { role mfaLevel suspended adminAccess { allowed reason } } }"
@@ -264,3 +265,16 @@ async def test_users_are_paged_newest_first(client: httpx.AsyncClient) -> None:
     # LIKE wildcards in the search are literal.
     literal = await admin.data(USERS, search=f"page_{tag}")
     assert literal["admin"]["users"]["edges"] == []
+
+
+async def test_guessing_codes_is_rate_limited(client: httpx.AsyncClient) -> None:
+    admin = await sign_in(client, role="ADMIN")
+    factor = await enroll(client, admin.token)
+    wrong = "000000" if factor.code() != "000000" else "111111"
+    statuses = [
+        (await step_up(client, admin.token, factor, code=wrong)).status_code
+        for _ in range(MFA_ATTEMPTS_PER_MINUTE + 1)
+    ]
+    assert statuses == [422] * MFA_ATTEMPTS_PER_MINUTE + [429]
+    # Even the right code waits for the window.
+    assert (await step_up(client, admin.token, factor)).status_code == 429

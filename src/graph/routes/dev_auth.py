@@ -21,7 +21,7 @@ from services.accounts.viewer import (
     upsert_dev_user,
     viewer_from_claims,
 )
-from services.platform.errors import NotFound, Unauthenticated, ValidationFailed
+from services.platform.errors import NotFound, RateLimited, Unauthenticated, ValidationFailed
 from services.runtime import Runtime
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -142,6 +142,14 @@ async def verify_factor(request: Request) -> JSONResponse:
     except (ValueError, KeyError, TypeError):
         return JSONResponse(
             {"error": 'Send {"challenge_id": ..., "code": "123456"}'}, status_code=400
+        )
+    try:
+        await runtime.rate_limits.hit_mfa(str(user_id))
+    except RateLimited as exc:
+        return JSONResponse(
+            {"error": exc.message, "code": "over_request_rate_limit"},
+            status_code=429,
+            headers={"Retry-After": str(exc.details["retryAfterSeconds"])},
         )
     try:
         await mfa.verify(runtime.db, user_id, factor_id, challenge_id, code)
