@@ -135,6 +135,7 @@ test("a Text node feeds the prompts of two FLUX nodes, free and instant", async 
   // The gallery finds both by the shared prompt's words, and can select and delete them.
   await page.getByRole("link", { name: "Gallery" }).first().click();
   await page.getByTestId("gallery-search").fill(prompt.split(" ").at(-1));
+  await page.waitForURL(/q=/);
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="asset-image"]').length === 2);
   await page.getByRole("combobox", { name: "Model" }).click();
   await page.getByRole("option", { name: "Wan 2.2 image-to-video", exact: true }).click();
@@ -153,6 +154,13 @@ test("a Text node feeds the prompts of two FLUX nodes, free and instant", async 
   await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
   await page.getByTestId("node-n1").getByTestId("utility-image").waitFor();
   await shot(page, "use-as-input-image-node");
+  // A gallery image dropped on an empty cell starts another Image node there.
+  await page.getByRole("tab", { name: "Gallery" }).click();
+  const drawerAsset = page.locator('[data-testid^="drawer-asset-"]').first();
+  await drawerAsset.waitFor();
+  await drawerAsset.dragTo(page.locator(".react-flow__pane"), { targetPosition: { x: 40, y: 40 } });
+  await page.getByTestId("node-n2").getByTestId("utility-image").waitFor();
+  expect((await page.locator(".react-flow__node").count()) === 2, "the drop did not add exactly one node");
 
   await page.getByRole("link", { name: "Gallery" }).first().click();
   await page.getByTestId("gallery-search").fill(prompt.split(" ").at(-1));

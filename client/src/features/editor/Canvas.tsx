@@ -16,7 +16,7 @@ import {
 import type { Problem } from "@/lib/errors";
 import { toast } from "@/components/ui/toast";
 import { CELL_H, CELL_W, cellPosition, checkConnection, edgeId, imageParamsOf, landingCell, moveNodes, nearestCell, removeNodes, type Cell, type Graph, type ModelInfo } from "./graph";
-import { ModelNode, type ModelFlowNode, type NodeRunView } from "./ModelNode";
+import { ASSET_MIME, ModelNode, type ModelFlowNode, type NodeRunView } from "./ModelNode";
 import { CanvasMenu, type CanvasActions, type MenuState } from "./CanvasMenu";
 import { MODEL_MIME, NodeActionsContext, type NodeActions } from "./nodeActions";
 
@@ -232,7 +232,7 @@ export function Canvas({ graph, models, modelList, runs, problems, warnings = NO
         className="h-full w-full"
         data-testid="canvas"
         onDragOver={(e) => {
-          if (readOnly || !e.dataTransfer.types.includes(MODEL_MIME)) return;
+          if (readOnly || !(e.dataTransfer.types.includes(MODEL_MIME) || e.dataTransfer.types.includes(ASSET_MIME))) return;
           e.preventDefault();
           e.dataTransfer.dropEffect = "copy";
           setDropCell(landingCell(graph, cellAt(e.clientX, e.clientY)));
@@ -242,11 +242,14 @@ export function Canvas({ graph, models, modelList, runs, problems, warnings = NO
         }}
         onDrop={(e) => {
           const modelId = e.dataTransfer.getData(MODEL_MIME);
-          const model = modelId ? models.get(modelId) : undefined;
+          const assetId = e.dataTransfer.getData(ASSET_MIME);
+          // A gallery image dropped on an empty cell starts the graph there: an Image node.
+          const imageModel = [...models.values()].find((m) => m.utility && m.outputs.some((p) => p.type === "IMAGE"));
+          const model = modelId ? models.get(modelId) : assetId ? imageModel : undefined;
           setDropCell(null);
-          if (!model) return;
+          if (!model || readOnly) return;
           e.preventDefault();
-          actions.addNode(model, landingCell(graph, cellAt(e.clientX, e.clientY)));
+          actions.addNode(model, landingCell(graph, cellAt(e.clientX, e.clientY)), undefined, assetId && !modelId ? { image_url: assetId } : undefined);
         }}
       >
         <ReactFlow

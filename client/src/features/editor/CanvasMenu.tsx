@@ -25,7 +25,7 @@ export interface CanvasActions {
   canPaste: () => boolean;
   remove: (ids: string[]) => void;
   removeEdge: (edgeId: string) => void;
-  addNode: (model: ModelInfo, cell: Cell, wire?: LooseWire) => void;
+  addNode: (model: ModelInfo, cell: Cell, wire?: LooseWire, params?: Record<string, unknown>) => void;
 }
 
 /** The right-click menu of the canvas: for nodes, wires, empty cells, and a wire let go on a cell. */

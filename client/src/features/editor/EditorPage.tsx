@@ -125,9 +125,9 @@ function Editor({ workflow, models }: { workflow: NonNullable<LoadedWorkflow>; m
       history.set(next);
       setSelection(ids);
     };
-    const addNode = (model: ModelInfo, cell: Cell, wire?: LooseWire) => {
+    const addNode = (model: ModelInfo, cell: Cell, wire?: LooseWire, params?: Record<string, unknown>) => {
       const g = graphRef.current;
-      const node: GraphNode = { id: newNodeId(g), modelId: model.id, ...landingCell(g, cell), params: defaultParams(model) };
+      const node: GraphNode = { id: newNodeId(g), modelId: model.id, ...landingCell(g, cell), params: { ...defaultParams(model), ...params } };
       let edges = g.edges;
       if (wire) {
         const edge = wire.from === "source"

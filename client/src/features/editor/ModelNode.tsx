@@ -69,7 +69,12 @@ export const ModelNode = memo(function ModelNode({ id, data, selected }: NodePro
       onDrop={(e) => {
         setDropping(false);
         const assetId = e.dataTransfer.getData(ASSET_MIME);
-        if (assetId) actions.dropAsset(id, assetId, imageParams[0]);
+        if (assetId && acceptsImage) {
+          // This node takes it; the canvas must not also start an Image node with it.
+          e.stopPropagation();
+          e.preventDefault();
+          actions.dropAsset(id, assetId, imageParams[0]);
+        }
       }}
     >
       {/* The title may wrap to two lines; the run status has its own row below, so neither hides the other. */}

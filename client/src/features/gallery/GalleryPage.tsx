@@ -49,13 +49,17 @@ export default function GalleryPage() {
   const open = params.get("asset");
   // Typing updates the box at once and the query shortly after.
   const [typed, setTyped] = useState(query);
+  // From the newest parameters, not this render's: the search box's delayed update must not
+  // undo a filter picked meanwhile.
   const update = (change: Record<string, string | null>, replace = false) => {
-    const next = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(change)) {
-      if (value === null || value === "" || value === "any") next.delete(key);
-      else next.set(key, value);
-    }
-    setParams(next, { replace });
+    setParams((current) => {
+      const next = new URLSearchParams(current);
+      for (const [key, value] of Object.entries(change)) {
+        if (value === null || value === "" || value === "any") next.delete(key);
+        else next.set(key, value);
+      }
+      return next;
+    }, { replace });
   };
   useEffect(() => {
     if (typed === query) return;
