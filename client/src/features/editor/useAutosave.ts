@@ -30,6 +30,8 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
   // What the saved draft's nodes still lack (the server's word on the last saved graph).
   const [warnings, setWarnings] = useState<Problem[]>([]);
   const versionRef = useRef(version);
+  const latest = useRef(graph);
+  latest.current = graph;
   const savedJson = useRef<string | null>(null);
   const inFlight = useRef<Promise<boolean> | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -59,8 +61,15 @@ export function useAutosave(workflowId: string, graph: Graph | null, version: nu
         versionRef.current = result.data?.updateWorkflow.version ?? versionRef.current;
         if (result.data) setWarnings(toProblems(result.data.updateWorkflow.warnings));
         savedJson.current = json;
-        localStorage.removeItem(draftKey(workflowId));
-        setStatus({ state: "saved" });
+        // Edits made while this save was on its way are still only here: their local copy
+        // now builds on the version just saved (else a reload would drop them).
+        if (latest.current && JSON.stringify(latest.current) !== json) {
+          localStorage.setItem(draftKey(workflowId), JSON.stringify({ version: versionRef.current, graph: latest.current }));
+          setStatus({ state: "dirty" });
+        } else {
+          localStorage.removeItem(draftKey(workflowId));
+          setStatus({ state: "saved" });
+        }
         return true;
       } catch (error) {
         const described = describeError(error);
