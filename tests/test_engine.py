@@ -289,9 +289,13 @@ async def test_cancel_racing_a_submission_charges_what_fal_started(
     has not reached the worker yet: cancel answers at once, the request is cancelled at fal
     as soon as its id is known, and what fal had started is charged, nothing more."""
     await fal_local.control(latency_ms=200, submit_delay_ms=1500)
+    started_before = (await fal_local.state())["counters"]["started"].get("fal-ai/flux/dev", 0)
     run_id = await run(pro, await create(pro, flux_node(prompt=f"race {uuid.uuid4()}")))
     deadline = time.monotonic() + 20
-    while (await fal_local.state())["counters"]["submits"].get("fal-ai/flux/dev", 0) < 1:
+    # fal is running it (a queued request would be free to cancel), its answer held back.
+    while (await fal_local.state())["counters"]["started"].get("fal-ai/flux/dev", 0) == (
+        started_before
+    ):
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
     cancelled = await pro.gql("mutation($id: ID!) { cancelRun(id: $id) { status } }", id=run_id)
@@ -302,10 +306,16 @@ async def test_cancel_racing_a_submission_charges_what_fal_started(
     while (await fal_local.state())["counters"]["cancels"] <= cancels_before:
         assert time.monotonic() < deadline, "the request was never cancelled at fal"
         await asyncio.sleep(0.05)
-    finished = await wait_for_run(pro, run_id)
+    # The run is CANCELLED at once; the worker settles the node once fal's answer arrives
+    # (it cancels at fal first, then charges): fal had started it, so its estimate.
+    deadline = time.monotonic() + 20
+    while True:
+        finished = await wait_for_run(pro, run_id)
+        if finished["costCents"] > 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
     node = finished["nodeRuns"][0]
     assert (finished["status"], node["status"]) == ("CANCELLED", "CANCELLED")
-    # fal had started it when the id arrived: charged its estimate, the rest released.
     assert finished["costCents"] == finished["estimatedCostCents"] > 0
     deadline = time.monotonic() + 10
     while (await credits(pro))["reservedCents"] != 0:

@@ -63,6 +63,7 @@ class FalServer:
             self.running += 1
             await self._notify()
             job.state, job.started = "IN_PROGRESS", time.time()
+            self.control.started[job.model] += 1
             try:
                 await self._work(job)
             finally:

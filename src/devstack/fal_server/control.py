@@ -35,6 +35,7 @@ class Control:
     submit_delay_ms: int = 0
     faults: list[Fault] = field(default_factory=list)
     submits: Counter[str] = field(default_factory=Counter)
+    started: Counter[str] = field(default_factory=Counter)  # requests that began running
     cancels: int = 0
 
     def take_fault(self, on: str, model: str) -> Fault | None:
@@ -59,5 +60,9 @@ class Control:
             "concurrency": self.concurrency,
             "submit_delay_ms": self.submit_delay_ms,
             "faults": [vars(f) for f in self.faults],
-            "counters": {"submits": dict(self.submits), "cancels": self.cancels},
+            "counters": {
+                "submits": dict(self.submits),
+                "started": dict(self.started),
+                "cancels": self.cancels,
+            },
         }
