@@ -413,6 +413,13 @@ async def test_api_keys_send_their_own_documents_and_introspect(
         await closed.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
     ).json()
     assert own["data"]["viewer"]["id"] == pro.id
+    # A revoked key hears that its credential is no good, not that its document is untrusted.
+    for listed in (await pro.data("{ apiKeys { id } }"))["apiKeys"]:
+        await pro.data("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", id=listed["id"])
+    gone = (
+        await closed.post("/graphql", json={"query": "{ viewer { id } }"}, headers=headers)
+    ).json()
+    assert error_codes(gone) == ["UNAUTHENTICATED"], gone
 
 
 async def test_the_query_cost_limit_weighs_page_sizes(client: httpx.AsyncClient) -> None:

@@ -341,3 +341,33 @@ async def test_postgres_restarted_mid_run_heals_every_run_and_subscription(stack
             await asyncio.sleep(0.5)
         assert states == ["SUCCEEDED"] * 3
         assert (await credits(user))["reservedCents"] == 0
+
+
+async def test_the_api_runs_as_several_processes_on_one_port(stack: Stack) -> None:
+    """`python -m graph.app` with API_PROCESSES=2: two processes answer on one port."""
+    (port,) = free_ports(1)
+    serving = await asyncio.to_thread(_serving_processes, stack.env(port), port)
+    assert len(serving) == 2, serving
+
+
+def _serving_processes(env: dict[str, str], port: int) -> list[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "graph.app"],
+        env={**env, "API_PROCESSES": "2"},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            assert process.poll() is None, "the API exited"
+            assert time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.1)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        # uvicorn spawns each server process (the resource tracker is another child).
+        return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -99,9 +99,15 @@ def main() -> None:
     # Production runs in a container behind a proxy, so it listens on every interface.
     host = "127.0.0.1" if settings.is_dev else "0.0.0.0"  # noqa: S104
     # uvicorn's own proxy-headers support would trust loopback peers by default; the app
-    # applies TRUSTED_PROXIES itself.
+    # applies TRUSTED_PROXIES itself. Each process builds its app from the same environment.
     uvicorn.run(
-        create_app(settings), host=host, port=settings.PORT, proxy_headers=False, **HTTP_LIMITS
+        "graph.app:create_app",
+        factory=True,
+        workers=settings.api_processes,
+        host=host,
+        port=settings.PORT,
+        proxy_headers=False,
+        **HTTP_LIMITS,
     )
 
 

@@ -48,12 +48,13 @@ class TrustedDocuments(SchemaExtension):
             if text is None:
                 raise coded(PersistedQueryNotFound("PersistedQueryNotFound"))
             context.query = text
-        elif (
-            context.query
-            and not self.open_to_all
-            and not await is_trusted(context.query, self.manifest, context.context)
-        ):
-            raise coded(untrusted())
+        elif context.query and not self.open_to_all:
+            try:
+                trusted = await is_trusted(context.query, self.manifest, context.context)
+            except Unauthenticated as exc:
+                raise coded(exc) from exc
+            if not trusted:
+                raise coded(untrusted())
         yield
 
 
@@ -66,7 +67,9 @@ def untrusted() -> Forbidden:
 
 
 async def is_trusted(query: str, manifest: Mapping[str, str], context: object) -> bool:
-    """In the manifest, or sent with an API key."""
+    """In the manifest, or sent with an API key. A credential that does not hold (a revoked
+    key, an expired token) raises Unauthenticated: the caller hears that, not a lecture
+    about documents."""
     if hashlib.sha256(query.encode()).hexdigest() in manifest:
         return True
     return await _from_api_key(context)
@@ -76,8 +79,5 @@ async def _from_api_key(context: object) -> bool:
     viewer_of = getattr(context, "viewer", None)
     if viewer_of is None:
         return False
-    try:
-        viewer = await viewer_of()
-    except Unauthenticated:
-        return False
+    viewer = await viewer_of()
     return viewer is not None and viewer.via_api_key

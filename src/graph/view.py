@@ -63,11 +63,15 @@ class PersistedOverWebSocket(BaseGraphQLTransportWSHandler[Context, None]):
                 await self._refuse(message, coded(error))
                 return
             payload["query"] = text
-        elif not view.open_documents and not await is_trusted(
-            str(payload.get("query") or ""), documents, self.context
-        ):
-            await self._refuse(message, coded(untrusted()))
-            return
+        elif not view.open_documents:
+            try:
+                trusted = await is_trusted(str(payload.get("query") or ""), documents, self.context)
+            except Unauthenticated as exc:
+                await self._refuse(message, coded(exc))
+                return
+            if not trusted:
+                await self._refuse(message, coded(untrusted()))
+                return
         await super().handle_subscribe(message)
 
     async def _refuse(self, message: SubscribeMessage, error: GraphQLError) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Literal
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     # Live WebSocket connections one user may hold to one API process (tabs, devices,
     # integrations); a bound on what one account can make a process hold.
     WS_CONNECTIONS_PER_USER: int = Field(default=20, ge=1)
+    # API processes `python -m graph.app` runs on this machine (default: one per core in
+    # production, one in dev). They share nothing but PostgreSQL and Redis.
+    API_PROCESSES: int | None = Field(default=None, ge=1)
     # Writes (mutations that create, change, spend) per minute: each user's own sessions
     # together, and each API key on its own.
     WRITES_PER_MINUTE: int = Field(default=120, ge=1)
@@ -144,6 +148,12 @@ class Settings(BaseSettings):
     @property
     def fal_webhook_url(self) -> str:
         return f"{(self.FAL_WEBHOOK_BASE_URL or self.public_url).rstrip('/')}/webhooks/fal"
+
+    @property
+    def api_processes(self) -> int:
+        if self.API_PROCESSES is not None:
+            return self.API_PROCESSES
+        return 1 if self.is_dev else os.cpu_count() or 1
 
     @property
     def billing_enabled(self) -> bool:
