@@ -159,7 +159,8 @@ class Mutation:
     @strawberry.mutation(permission_classes=[CanRun])
     async def delete_lora(self, info: Info, id: strawberry.ID) -> bool:
         viewer = info.context.signed_in
-        return await loras.delete_lora(info.context.runtime.db, viewer, _require_id(id, "LoRA"))
+        runtime = info.context.runtime
+        return await loras.delete_lora(runtime.db, runtime.storage, viewer, _require_id(id, "LoRA"))
 
     @strawberry.mutation(
         permission_classes=[NotApiKey],

@@ -133,7 +133,8 @@ class Query:
     @strawberry.field(permission_classes=[SignedIn])
     async def loras(self, info: Info) -> list[Lora]:
         viewer = info.context.signed_in
-        return [Lora.of(r) for r in await loras.list_loras(info.context.runtime.db, viewer)]
+        runtime = info.context.runtime
+        return [Lora.of(r) for r in await loras.list_loras(runtime.db, runtime.storage, viewer)]
 
     @strawberry.field(
         permission_classes=[SignedIn],

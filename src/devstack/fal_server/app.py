@@ -83,6 +83,7 @@ class FalServer:
         latency = self.control.latency_ms * (5 if "[slow]" in prompt else 1) / 1000
         steps = self.control.steps
         self._log(job, f"Loading {job.model}")
+        await self._load_loras(job)
         for step in range(1, steps + 1):
             await asyncio.sleep(latency)
             self._log(job, f"step {step}/{steps}")
@@ -137,6 +138,21 @@ class FalServer:
             "prompt": args["prompt"],
             "seed": seed,
         }
+
+    async def _load_loras(self, job: Job) -> None:
+        """Like fal, fetches each LoRA before inference, so a URL it could not fetch fails the
+        request. Only loopback files can be fetched here (no internet): others are noted."""
+        for index, lora in enumerate(job.arguments.get("loras") or []):
+            url = str(lora.get("path", ""))
+            host = urlsplit(url).hostname
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                self._log(job, f"LoRA {index + 1} from {host}: not fetched (no internet here)")
+                continue
+            data = await self._fetch(url)
+            length = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+            if not 2 <= length <= len(data) - 8 or data[8:9] != b"{":
+                raise ValueError(f"LoRA {index + 1} is not a safetensors file")
+            self._log(job, f"Loaded LoRA {index + 1}: {len(data)} bytes of safetensors")
 
     async def _fetch(self, url: str) -> bytes:
         """Only this server's own files or loopback: there is no internet here."""

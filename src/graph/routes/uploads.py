@@ -1,5 +1,9 @@
 """`POST /api/uploads`: one image as multipart field `file`, with the same bearer token as
-GraphQL; answers the new asset's id and a URL to show it."""
+GraphQL; answers the new asset's id and a URL to show it.
+
+`POST /api/uploads/lora?name=…&baseModel=…&filename=…`: a LoRA file as the raw request body
+(Pro). Raw rather than multipart so the body streams to disk under the cap as it arrives;
+answers the new LoRA like GraphQL's `Lora` type."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from services.accounts.viewer import Viewer, viewer_from_claims
 from services.assets.uploads import MAX_UPLOAD_BYTES, upload_image
 from services.platform.errors import Forbidden, LatticeError, Unauthenticated
 from services.runtime import Runtime
+from services.workflows import lora_uploads
 
 
 async def upload(request: Request) -> JSONResponse:
@@ -55,7 +60,58 @@ async def upload(request: Request) -> JSONResponse:
     )
 
 
-STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "SUSPENDED": 403, "RATE_LIMITED": 429}
+async def upload_lora(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    query = request.query_params
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise Unauthenticated("Sign in to upload")
+        viewer = await _uploader(runtime, token)
+        await runtime.rate_limits.hit(
+            user_id=str(viewer.id), key_id=viewer.claims.get("api_key_id")
+        )
+        base_model = query.get("baseModel", "")
+        name = lora_uploads.check_upload(
+            viewer, query.get("name", ""), base_model, query.get("filename", "")
+        )
+        declared = request.headers.get("content-length")
+        async with lora_uploads.received(
+            request.stream(),
+            int(declared) if declared and declared.isdigit() else None,
+            runtime.settings.LORA_UPLOAD_MAX_BYTES,
+        ) as file:
+            record = await lora_uploads.store_lora(
+                runtime.db, runtime.storage, viewer, name, base_model, file
+            )
+    except LatticeError as exc:
+        status = STATUS.get(exc.code, 400)
+        # A refused body is not read to its end: the connection cannot be reused.
+        headers = {"Connection": "close"} if status == 413 else None
+        return JSONResponse(
+            {"error": {"message": exc.message, **exc.extensions()}}, status, headers=headers
+        )
+    return JSONResponse(
+        {
+            "id": str(record.id),
+            "name": record.name,
+            "url": record.url,
+            "uploaded": True,
+            "baseModel": record.base_model,
+            "createdAt": record.created_at.isoformat(),
+        },
+        201,
+    )
+
+
+STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "SUSPENDED": 403,
+    "UPGRADE_REQUIRED": 403,
+    "PAYLOAD_TOO_LARGE": 413,
+    "RATE_LIMITED": 429,
+}
 
 
 async def _uploader(runtime: Runtime, token: str) -> Viewer:
@@ -68,4 +124,7 @@ async def _uploader(runtime: Runtime, token: str) -> Viewer:
     return await viewer_from_claims(runtime.db, await runtime.verifier.verify(token))
 
 
-routes = [Route("/api/uploads", upload, methods=["POST"])]
+routes = [
+    Route("/api/uploads", upload, methods=["POST"]),
+    Route("/api/uploads/lora", upload_lora, methods=["POST"]),
+]

@@ -13,7 +13,13 @@ from services.workflows.loras import LoraRecord
 class Lora:
     id: strawberry.ID
     name: str
-    url: str
+    url: str = strawberry.field(
+        description="The https link it was added from; for an uploaded file, a signed link"
+        " to download it that expires within an hour."
+    )
+    uploaded: bool = strawberry.field(
+        description="Uploaded as a .safetensors file to Lattice's storage."
+    )
     base_model: str
     created_at: datetime
 
@@ -22,7 +28,8 @@ class Lora:
         return cls(
             id=strawberry.ID(str(record.id)),
             name=record.name,
-            url=record.url,
+            url=record.url or "",
+            uploaded=record.storage_path is not None,
             base_model=record.base_model,
             created_at=record.created_at,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +17,11 @@ SIGNED_URL_TTL_SECONDS = 3600
 
 class Storage(Protocol):
     async def put(self, path: str, data: bytes, content_type: str) -> None: ...
+    async def put_file(self, path: str, source: Path, content_type: str) -> None:
+        """Stores a file from local disk without reading it into memory (LoRAs run to
+        hundreds of MB)."""
+        ...
+
     async def signed_urls(
         self, paths: list[str], expires_in: int = SIGNED_URL_TTL_SECONDS
     ) -> dict[str, str]: ...
@@ -48,6 +54,18 @@ class LocalDiskStorage:
             target.with_name(target.name + ".type").write_text(content_type)
 
         await asyncio.to_thread(write)
+
+    async def put_file(self, path: str, source: Path, content_type: str) -> None:
+        target = self._file(path)
+
+        def copy() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_suffix(target.suffix + ".part")
+            shutil.copyfile(source, temporary)
+            temporary.replace(target)
+            target.with_name(target.name + ".type").write_text(content_type)
+
+        await asyncio.to_thread(copy)
 
     def signature(self, path: str, expires: int) -> str:
         return hmac.new(self._secret, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
@@ -104,19 +122,24 @@ class SupabaseStorage:
 
     async def ensure_bucket(self) -> None:
         existing = {b.id for b in await self._client.list_buckets()}
+        # Uploaded LoRAs are application/octet-stream and can be far larger than media.
+        options: Any = {
+            "public": False,
+            "file_size_limit": 1024 * 1024 * 1024,
+            "allowed_mime_types": ["image/*", "video/*", "application/octet-stream"],
+        }
         if self._bucket_name not in existing:
-            await self._client.create_bucket(
-                self._bucket_name,
-                options={
-                    "public": False,
-                    "file_size_limit": 200 * 1024 * 1024,
-                    "allowed_mime_types": ["image/*", "video/*"],
-                },
-            )
+            await self._client.create_bucket(self._bucket_name, options=options)
+        else:
+            await self._client.update_bucket(self._bucket_name, options)
 
     async def put(self, path: str, data: bytes, content_type: str) -> None:
         # storage3 defaults to text/plain: always say what the bytes are.
         await self._bucket().upload(path, data, {"content-type": content_type, "upsert": "true"})
+
+    async def put_file(self, path: str, source: Path, content_type: str) -> None:
+        # Given a path, storage3 opens the file and httpx streams it in chunks.
+        await self._bucket().upload(path, source, {"content-type": content_type, "upsert": "true"})
 
     async def signed_urls(
         self, paths: list[str], expires_in: int = SIGNED_URL_TTL_SECONDS

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     NODE_DEADLINE_SECONDS: float = Field(default=900.0, gt=0)
     # fal keeps media at least 7 days by default; temporary assets expire from the gallery then.
     TEMPORARY_ASSET_DAYS: int = Field(default=7, ge=1)
+    # The largest LoRA a Pro user may upload as a file (FLUX LoRAs are tens to a few
+    # hundred MB); the upload is cut off with 413 as soon as it streams past this.
+    LORA_UPLOAD_MAX_BYTES: int = Field(default=512 * 1024 * 1024, ge=1024)
     # A worker silent this long is presumed dead and its unfinished messages are redelivered;
     # maintenance (which does the redelivery) runs on this many Redis commands in a million.
     QUEUE_HEARTBEAT_TIMEOUT_MS: int = Field(default=60_000, ge=1000)

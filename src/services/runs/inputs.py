@@ -79,7 +79,7 @@ async def resolve(db: Database, storage: Storage, work: NodeWork) -> ResolvedInp
             arguments[port.name] = await _fetchable_url(storage, asset)
             identity[port.name] = f"asset:{asset['id']}" if asset.get("id") else asset["source_url"]
         if spec.supports_lora:
-            loras = await _loras(conn, work.user_id, params.get("loras") or [])
+            loras = await _loras(conn, storage, work.user_id, params.get("loras") or [])
             arguments["loras"] = [{"path": url, "scale": scale} for url, scale, _ in loras]
             identity["loras"] = [[lora_id, scale] for _, scale, lora_id in loras]
     return ResolvedInputs(arguments, identity)
@@ -133,26 +133,37 @@ async def _fetchable_url(storage: Storage, asset: dict[str, Any]) -> str:
 
 
 async def _loras(
-    conn: asyncpg.Connection, user_id: uuid.UUID, chosen: list[dict[str, Any]]
+    conn: asyncpg.Connection, storage: Storage, user_id: uuid.UUID, chosen: list[dict[str, Any]]
 ) -> list[tuple[str, float, str]]:
     ids = [uuid.UUID(c["lora_id"]) for c in chosen]
     rows = await conn.fetch(
-        "select id, url from public.loras where id = any($1) and user_id = $2", ids, user_id
+        "select id, url, storage_path from public.loras where id = any($1) and user_id = $2",
+        ids,
+        user_id,
     )
-    urls = {r["id"]: r["url"] for r in rows}
+    found = {r["id"]: r for r in rows}
+    # Uploaded files live in our private bucket: fal gets a signed URL made for this request.
+    paths = [r["storage_path"] for r in rows if r["storage_path"]]
+    signed = await storage.signed_urls(paths, FAL_URL_TTL_SECONDS) if paths else {}
     resolved = []
     for choice in chosen:
         lora_id = uuid.UUID(choice["lora_id"])
-        if lora_id not in urls:
+        row = found.get(lora_id)
+        if row is None:
             raise InputError("a LoRA this node uses was deleted")
-        # Checked again now: the row may predate today's rules or have been written around
-        # the API, and fal fetches whatever we hand it.
-        try:
-            url = check_public_https_url(urls[lora_id], field="loras", hosts=LORA_HOSTS)
-        except ValidationFailed as exc:
-            raise InputError(
-                f"a LoRA this node uses has a URL we no longer fetch: {exc.message}"
-            ) from exc
+        if row["storage_path"]:
+            url = signed.get(row["storage_path"])
+            if url is None:
+                raise InputError("a LoRA this node uses is missing from storage")
+        else:
+            # Checked again now: the row may predate today's rules or have been written
+            # around the API, and fal fetches whatever we hand it.
+            try:
+                url = check_public_https_url(row["url"], field="loras", hosts=LORA_HOSTS)
+            except ValidationFailed as exc:
+                raise InputError(
+                    f"a LoRA this node uses has a URL we no longer fetch: {exc.message}"
+                ) from exc
         resolved.append((url, float(choice.get("scale", 1)), str(lora_id)))
     return resolved
 
