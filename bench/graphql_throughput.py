@@ -9,9 +9,9 @@ keep-alive connections against:
         same service functions, so the same SQL in the same transactions (as_user:
         set_config role/claims per transaction, RLS), answering the same JSON.
 
-Each server gets a fresh database (created, migrated, seeded with one user, 20 workflows
-and 50 assets, dropped at the end); both run in this one invocation, one at a time,
-alternating per query. Prints requests/s for each and real/bare per query (target >= 0.5).
+Both run uvicorn as production does (h11, with the request-head cap). Each server gets a
+fresh database (created, migrated, seeded with one user, 20 workflows and 50 assets,
+dropped at the end); both run in this one invocation, one at a time, alternating per query. Prints requests/s for each and real/bare per query (target >= 0.5).
 
     uv run python bench/graphql_throughput.py [--seconds 5] [--connections 50]
 """
@@ -44,6 +44,15 @@ from devstack.embedded import ensure_services, free_port, stop_services  # noqa:
 from services.platform.migrations import migrate  # noqa: E402
 
 TARGET = 0.5
+
+
+def _http_settings() -> dict[str, Any]:
+    """Both servers run uvicorn as production does (h11, with the request-head cap)."""
+    from graph.app import HTTP_LIMITS
+
+    return dict(HTTP_LIMITS)
+
+
 QUERIES: dict[str, str] = {
     "viewer": "query Viewer { viewer { id email role spendingCapCents } }",
     "workflows": (
@@ -86,7 +95,14 @@ def serve_real(args: argparse.Namespace) -> None:
     from graph.app import create_app
 
     app = create_app(_settings(args))
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        **_http_settings(),
+    )
 
 
 def bare_app(settings: Any) -> Any:
@@ -215,7 +231,14 @@ def serve_bare(args: argparse.Namespace) -> None:
     import uvicorn
 
     app = bare_app(_settings(args))
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        **_http_settings(),
+    )
 
 
 # --- the load generator: keep-alive HTTP/1.1 over loopback, bounded in count and time ---
