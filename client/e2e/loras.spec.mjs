@@ -43,3 +43,48 @@ test("a free user sees LoRAs need Pro before typing anything, with a way to upgr
   await page.getByRole("link", { name: "Upgrade to Pro" }).click();
   await page.waitForURL(/\/billing/);
 });
+
+// A safetensors file: 8-byte little-endian header length, the JSON header, then the bytes
+// its one tensor covers (4 MB, so the upload takes long enough to report progress).
+function safetensors(bytes = 4 * 1024 * 1024) {
+  const header = Buffer.from(JSON.stringify({ __metadata__: {}, w: { dtype: "U8", shape: [bytes], data_offsets: [0, bytes] } }));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([length, header, Buffer.alloc(bytes, 7)]);
+}
+
+test("a pro user uploads a .safetensors LoRA with a progress bar, and it is listed and offered in the editor", async (page) => {
+  await signIn(page, "PRO");
+  await page.getByRole("link", { name: "LoRAs" }).first().click();
+  await page.getByRole("tab", { name: "Upload a .safetensors file" }).click();
+  // A .safetensors name with other content is refused with the server's reason.
+  await page.getByLabel("File", { exact: true }).setInputFiles({ name: "fake.safetensors", mimeType: "application/octet-stream", buffer: Buffer.from("<html>not a lora</html>") });
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await page.getByText(/not a \.safetensors LoRA/).waitFor();
+  // Every width the progress bar showed, recorded as it changes.
+  await page.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      const bar = document.querySelector('[role="progressbar"]');
+      if (bar) window.__progress.push(Number(bar.getAttribute("aria-valuenow")));
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  await page.getByLabel("File", { exact: true }).setInputFiles({ name: "paper-cut.safetensors", mimeType: "application/octet-stream", buffer: safetensors() });
+  expect(await page.getByLabel("Name", { exact: true }).inputValue() === "paper-cut", "the name is not taken from the file");
+  await page.getByLabel("Name", { exact: true }).fill("Paper cut");
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await page.getByText("Paper cut was uploaded.").waitFor();
+  const seen = await page.evaluate(() => window.__progress);
+  expect(seen.length > 0, "no progress bar was shown during the upload");
+  expect(Math.max(...seen) === 100, `the progress bar did not reach 100%: ${seen}`);
+  await page.getByText("Paper cut", { exact: true }).waitFor();
+  await page.getByText("Uploaded file").waitFor();
+  await shot(page, "loras-upload");
+  await page.getByRole("link", { name: "Workflows" }).first().click();
+  await newWorkflow(page);
+  await page.getByTestId("palette-fal-ai/flux-lora").click();
+  await page.getByTestId("node-n1").waitFor();
+  await page.getByTestId("lora-picker").scrollIntoViewIfNeeded();
+  await page.getByRole("combobox", { name: "Add a LoRA" }).click();
+  await page.getByRole("option", { name: "Paper cut" }).waitFor();
+});

@@ -13,6 +13,8 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { Badge } from "@/components/ui/badge";
 import { useViewer } from "@/lib/useViewer";
 import { Link } from "react-router-dom";
+import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { UploadLoraForm } from "./UploadLoraForm";
 
 // Mirrors the API's list of media hosts (services/url_safety.py), said the way a person reads it.
 const ACCEPTED_HOSTS = "Hugging Face (huggingface.co, hf.co), Civitai (civitai.com), GitHub (raw.githubusercontent.com), "
@@ -26,6 +28,7 @@ export default function LorasPage() {
   const [url, setUrl] = useState("");
   const [baseModel, setBaseModel] = useState("flux-dev");
   const [error, setError] = useState<string | null>(null);
+  const [mode, setMode] = useState<"link" | "upload">("link");
   const [add, adding] = useMutation(AddLoraMutation, {
     update(cache, { data: result }) {
       if (!result) return;
@@ -42,7 +45,7 @@ export default function LorasPage() {
         <CardHeader>
           <CardTitle className="flex items-center gap-2">Add a LoRA {isFree && <Badge variant="secondary">Pro</Badge>}</CardTitle>
           <CardDescription>
-            Paste an https link to a <code>.safetensors</code> file. Links are accepted from {ACCEPTED_HOSTS}.
+            Paste an https link to a <code>.safetensors</code> file, or upload one. Links are accepted from {ACCEPTED_HOSTS}.
             Links to other sites, to IP addresses or with a password in them are refused.
           </CardDescription>
         </CardHeader>
@@ -53,6 +56,18 @@ export default function LorasPage() {
               <Button asChild size="sm"><Link to="/billing">Upgrade to Pro</Link></Button>
             </div>
           )}
+          <Tabs value={mode} onValueChange={(v) => setMode(v as "link" | "upload")}>
+            <TabsList className="mb-4">
+              <TabsTrigger value="link">Paste a link</TabsTrigger>
+              <TabsTrigger value="upload">Upload a .safetensors file</TabsTrigger>
+            </TabsList>
+            <TabsContent value="upload">
+              <p className="mb-3 text-sm text-muted-foreground">
+                Upload a <code>.safetensors</code> LoRA from your computer. It is kept in your private storage and is used only by your runs.
+              </p>
+              <UploadLoraForm disabled={isFree} />
+            </TabsContent>
+            <TabsContent value="link">
           <form className="grid gap-3 sm:grid-cols-[1fr_2fr_10rem_auto] sm:items-end" onSubmit={async (e) => {
             e.preventDefault();
             setError(null);
@@ -73,6 +88,8 @@ export default function LorasPage() {
             <Button type="submit" disabled={adding.loading || isFree} title={isFree ? "Needs the Pro plan" : undefined}>{adding.loading ? "Adding…" : "Add"}</Button>
           </form>
           <p className="mt-2 min-h-5 text-sm text-destructive" role="alert">{error}</p>
+            </TabsContent>
+          </Tabs>
         </CardContent>
       </Card>
       <Card className="divide-y">
@@ -83,7 +100,9 @@ export default function LorasPage() {
             : data?.loras.map((lora) => (
                 <div key={lora.id} className="flex h-14 min-w-0 items-center gap-3 px-4 text-sm">
                   <span className="shrink-0 font-medium">{lora.name}</span>
-                  <span className="min-w-0 truncate text-muted-foreground max-sm:hidden">{lora.url}</span>
+                  {lora.uploaded
+                    ? <span className="min-w-0 truncate text-muted-foreground max-sm:hidden">Uploaded file</span>
+                    : <span className="min-w-0 truncate text-muted-foreground max-sm:hidden">{lora.url}</span>}
                   <span className="ml-auto shrink-0 text-muted-foreground">{BASE_NAMES[lora.baseModel] ?? lora.baseModel}</span>
                   <Button variant="ghost" size="icon" aria-label={`Delete ${lora.name}`} onClick={() =>
                     void remove({
