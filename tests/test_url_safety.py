@@ -11,6 +11,7 @@ from services.assets.url_safety import (
     _public,
     check_fetchable,
     check_public_https_url,
+    image_hosts,
 )
 from services.platform.errors import ValidationFailed
 
@@ -54,7 +55,15 @@ def test_urls_a_parser_could_read_two_ways_or_off_the_list_are_refused(url: str)
     ],
 )
 def test_media_hosts_pass(url: str) -> None:
-    assert check_public_https_url(url, field="image_url", hosts=IMAGE_HOSTS) == url
+    hosts = image_hosts("https://abcd.supabase.co")
+    assert check_public_https_url(url, field="image_url", hosts=hosts) == url
+
+
+def test_only_this_projects_supabase_storage_is_a_media_host() -> None:
+    other = "https://someone-else.supabase.co/storage/v1/object/sign/assets/a.png?token=x"
+    for hosts in (IMAGE_HOSTS, image_hosts("https://abcd.supabase.co"), image_hosts(None)):
+        with pytest.raises(ValidationFailed):
+            check_public_https_url(other, field="image_url", hosts=hosts)
 
 
 @pytest.mark.parametrize(

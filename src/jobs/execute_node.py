@@ -20,6 +20,7 @@ from dramatiq.middleware import CurrentMessage
 from jobs import outcomes
 from jobs.broker import broker
 from jobs.context import WorkerContext, worker_context
+from services.assets.url_safety import image_hosts
 from services.fal.gateway import FalError, FalUnavailable
 from services.runs import inputs as node_io
 from services.runs import transitions
@@ -85,7 +86,9 @@ async def _start(ctx: WorkerContext, work: NodeWork) -> Transition:
     if work.run_status == "CANCELLED":
         # Nothing was sent to fal: nothing to pay.
         return await transitions.fail(engine.db, work, "cancelled", status="CANCELLED")
-    inputs = await node_io.resolve(engine.db, ctx.storage, work)
+    inputs = await node_io.resolve(
+        engine.db, ctx.storage, work, image_hosts(engine.settings.SUPABASE_URL)
+    )
     cache_key = inputs.cache_key(work.model_id)
     if cache_key is not None:
         hit = await transitions.cached_result(engine.db, work.user_id, cache_key)

@@ -20,8 +20,9 @@ import httpx
 
 from services.platform.errors import ValidationFailed
 
-# Images handed to fal: fal's CDN (its outputs) and Supabase Storage (signed object URLs).
-IMAGE_HOSTS = ("fal.media", "supabase.co")
+# Images handed to fal: fal's CDN (its outputs) and this project's Supabase Storage (signed
+# object URLs): `image_hosts` adds the project's own host, never every project's.
+IMAGE_HOSTS = ("fal.media",)
 # Where the LoRA loader fal runs downloads weights from.
 LORA_HOSTS = ("huggingface.co", "hf.co", "civitai.com")
 # What the server copies into storage: fal's outputs.
@@ -61,6 +62,12 @@ def parse_https_url(url: str, *, field: str) -> httpx.URL:
     if not HOST_NAME.match(host):
         raise _reject(field, "the URL's host is not a plain host name")
     return parsed
+
+
+def image_hosts(supabase_url: str | None) -> tuple[str, ...]:
+    """fal's CDN, and the host of this project's Supabase (when it has one)."""
+    host = httpx.URL(supabase_url).host if supabase_url else ""
+    return (*IMAGE_HOSTS, host) if host else IMAGE_HOSTS
 
 
 def _allowed(host: str, hosts: Collection[str]) -> bool:

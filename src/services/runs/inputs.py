@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,7 +44,10 @@ class ResolvedInputs:
         return hashlib.sha256(material.encode()).hexdigest()
 
 
-async def resolve(db: Database, storage: Storage, work: NodeWork) -> ResolvedInputs:
+async def resolve(
+    db: Database, storage: Storage, work: NodeWork, image_hosts: Collection[str]
+) -> ResolvedInputs:
+    """What fal is sent for a node; image URLs given by value must be on `image_hosts`."""
     spec = CATALOG[work.model_id]
     params = spec.with_defaults(work.params)
     arguments = {k: v for k, v in params.items() if v is not None and k != "loras"}
@@ -69,11 +73,11 @@ async def resolve(db: Database, storage: Storage, work: NodeWork) -> ResolvedInp
             if source_spec is not None and source_spec.instant:
                 if not isinstance(value, str) or not value:
                     raise InputError(f"{port.name} has no image")
-                asset = await _given_image(conn, work.user_id, value)
+                asset = await _given_image(conn, work.user_id, value, image_hosts)
             elif edge is not None:
                 asset = await _upstream_output(conn, work, edge.source, "IMAGE")
             elif isinstance(params.get(port.name), str) and params[port.name]:
-                asset = await _given_image(conn, work.user_id, params[port.name])
+                asset = await _given_image(conn, work.user_id, params[port.name], image_hosts)
             else:
                 raise InputError(f"{port.name} has no image")
             arguments[port.name] = await _fetchable_url(storage, asset)
@@ -104,10 +108,12 @@ async def _upstream_output(
     return dict(row)
 
 
-async def _given_image(conn: asyncpg.Connection, user_id: uuid.UUID, value: str) -> dict[str, Any]:
+async def _given_image(
+    conn: asyncpg.Connection, user_id: uuid.UUID, value: str, hosts: Collection[str]
+) -> dict[str, Any]:
     if value.startswith("https://"):
         try:
-            url = check_public_https_url(value, field="image_url")
+            url = check_public_https_url(value, field="image_url", hosts=hosts)
         except ValidationFailed as exc:
             raise InputError(exc.message) from exc
         return {"id": None, "source_url": url, "storage_path": None}

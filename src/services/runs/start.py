@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from services.accounts.viewer import Role, Viewer
 from services.admin.platform import check_models_enabled
-from services.assets.url_safety import check_public_https_url
+from services.assets.url_safety import check_public_https_url, image_hosts
 from services.billing import ledger
 from services.billing.pricing import estimate
 from services.platform.errors import (
@@ -63,7 +63,7 @@ async def start_run(
             graph, role=viewer.role, owned_loras=await owned_loras(conn), only=selected
         )
         _check_reroll(graph, reroll)
-        await _check_given_inputs(conn, graph, selected)
+        await _check_given_inputs(conn, graph, selected, engine.settings.SUPABASE_URL)
         decided = await reuse.plan(conn, graph, workflow_id, selected, reroll or ())
     await _rate_limit(engine, viewer)
     quote = estimate(graph, only=decided.to_run)
@@ -204,7 +204,9 @@ def _selected_nodes(graph: Graph, targets: list[str] | None) -> set[str]:
     return graph.upstream_closure(targets)
 
 
-async def _check_given_inputs(conn: asyncpg.Connection, graph: Graph, selected: set[str]) -> None:
+async def _check_given_inputs(
+    conn: asyncpg.Connection, graph: Graph, selected: set[str], supabase_url: str | None
+) -> None:
     """Image inputs given as parameters: the viewer's own gallery asset, or a public https URL."""
     wired = {(e.target, e.target_port) for e in graph.edges}
     asset_ids: dict[uuid.UUID, str] = {}
@@ -216,7 +218,9 @@ async def _check_given_inputs(conn: asyncpg.Connection, graph: Graph, selected: 
             continue
         if value.startswith("https://"):
             try:
-                check_public_https_url(value, field=f"{node.id}.image_url")
+                check_public_https_url(
+                    value, field=f"{node.id}.image_url", hosts=image_hosts(supabase_url)
+                )
             except ValidationFailed as exc:
                 raise ValidationFailed.single(
                     "INVALID_URL", exc.message, node_id=node.id, field="image_url"
