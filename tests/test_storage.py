@@ -51,3 +51,33 @@ async def test_the_wrong_key_is_refused(supabase_url: str) -> None:
     storage = SupabaseStorage(supabase_url, "not-the-key", "assets")
     with pytest.raises(Exception, match=r"Invalid key|Unauthorized"):
         await storage.ensure_bucket()
+
+
+async def test_a_lora_file_is_stored_from_disk_in_a_bucket_that_now_accepts_it(
+    supabase_url: str, tmp_path: Path
+) -> None:
+    """A bucket made before LoRA uploads accepted only images and videos up to 200 MB: start-up
+    widens it, and a file on disk is uploaded without being read whole first."""
+    from storage3 import AsyncStorageClient
+
+    headers = {"apikey": "service-key", "Authorization": "Bearer service-key"}
+    old = AsyncStorageClient(f"{supabase_url}/storage/v1", headers)
+    await old.create_bucket(
+        "assets",
+        options={
+            "public": False,
+            "file_size_limit": 200 * 1024 * 1024,
+            "allowed_mime_types": ["image/*", "video/*"],
+        },
+    )
+    storage = SupabaseStorage(supabase_url, "service-key", "assets")
+    await storage.ensure_bucket()
+    [bucket] = await old.list_buckets()
+    assert "application/octet-stream" in (bucket.allowed_mime_types or [])
+    assert (bucket.file_size_limit or 0) >= 512 * 1024 * 1024
+    source = tmp_path / "style.safetensors"
+    source.write_bytes(b"\x02\0\0\0\0\0\0\0{}")
+    await storage.put_file("user-1/loras/x.safetensors", source, "application/octet-stream")
+    url = (await storage.signed_urls(["user-1/loras/x.safetensors"]))["user-1/loras/x.safetensors"]
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(url)).content == b"\x02\0\0\0\0\0\0\0{}"

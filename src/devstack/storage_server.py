@@ -62,6 +62,22 @@ def create_app(root: Path, service_key: str, signing_secret: str) -> Starlette:
         }
         return JSONResponse({"name": body["id"]})
 
+    async def update_bucket(request: Request) -> Response:
+        if not authorized(request):
+            return denied()
+        bucket = buckets.get(request.path_params["id"])
+        if bucket is None:
+            return JSONResponse(
+                {"statusCode": "404", "error": "Bucket not found", "message": "Bucket not found"},
+                404,
+            )
+        body = await request.json()
+        for key in ("public", "file_size_limit", "allowed_mime_types"):
+            if key in body:
+                bucket[key] = body[key]
+        bucket["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        return JSONResponse({"message": "Successfully updated"})
+
     async def upload(request: Request) -> Response:
         if not authorized(request):
             return denied()
@@ -157,6 +173,7 @@ def create_app(root: Path, service_key: str, signing_secret: str) -> Starlette:
         routes=[
             Route(f"{base}/bucket", list_buckets, methods=["GET"]),
             Route(f"{base}/bucket", create_bucket, methods=["POST"]),
+            Route(f"{base}/bucket/{{id}}", update_bucket, methods=["PUT"]),
             Route(f"{base}/object/sign/{{bucket}}", sign_many, methods=["POST"]),
             Route(f"{base}/object/sign/{{bucket}}/{{path:path}}", sign_one, methods=["POST"]),
             Route(f"{base}/object/sign/{{bucket}}/{{path:path}}", download, methods=["GET"]),
