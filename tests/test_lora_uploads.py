@@ -204,3 +204,23 @@ async def test_uploaded_rows_cannot_be_written_around_the_api(
         with pytest.raises((asyncpg.InsufficientPrivilegeError, asyncpg.CheckViolationError)):
             async with rest_api_as(live, pro, role="lattice_api_user") as conn:
                 await conn.execute(insert, uuid.UUID(pro.id), path)
+
+
+async def test_a_read_only_api_key_and_a_suspended_account_cannot_upload(
+    pro: User, live: LiveServer
+) -> None:
+    create_key = """mutation($name: String!, $scopes: [ApiKeyScope!]!) {
+      createApiKey(name: $name, scopes: $scopes) { secret } }"""
+    read = (await pro.data(create_key, name="r", scopes=["READ"]))["createApiKey"]["secret"]
+    run = (await pro.data(create_key, name="w", scopes=["READ", "RUN"]))["createApiKey"]["secret"]
+    refused = await upload(User(pro.client, read, pro.email, pro.id), safetensors())
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
+    accepted = await upload(User(pro.client, run, pro.email, pro.id), safetensors(), name="k")
+    assert accepted.status_code == 201
+    async with live.runtime.db.as_service() as conn:
+        await conn.execute(
+            "update public.profiles set suspended_at = now() where id = $1", uuid.UUID(pro.id)
+        )
+    suspended = await upload(pro, safetensors(), name="later")
+    assert suspended.status_code == 403 and suspended.json()["error"]["code"] == "SUSPENDED"
+    assert [x["name"] for x in (await pro.data(LIST))["loras"]] == ["k"]
