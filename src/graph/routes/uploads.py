@@ -86,10 +86,11 @@ async def upload_lora(request: Request) -> JSONResponse:
             )
     except LatticeError as exc:
         status = STATUS.get(exc.code, 400)
-        # A refused body is not read to its end: the connection cannot be reused.
-        headers = {"Connection": "close"} if status == 413 else None
+        # A refused body may not have been read to its end: the connection cannot be reused.
         return JSONResponse(
-            {"error": {"message": exc.message, **exc.extensions()}}, status, headers=headers
+            {"error": {"message": exc.message, **exc.extensions()}},
+            status,
+            headers={"Connection": "close"},
         )
     return JSONResponse(
         {
