@@ -16,9 +16,9 @@ import { Link } from "react-router-dom";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { UploadLoraForm } from "./UploadLoraForm";
 
-// Mirrors the API's list of media hosts (services/url_safety.py), said the way a person reads it.
-const ACCEPTED_HOSTS = "Hugging Face (huggingface.co, hf.co), Civitai (civitai.com), GitHub (raw.githubusercontent.com), "
-  + "fal (fal.media, fal.ai), Supabase Storage, Google Cloud Storage, Amazon S3 and Cloudflare R2";
+// Mirrors the API's LoRA hosts (LORA_HOSTS in services/assets/url_safety.py, also enforced by
+// the database policy), said the way a person reads it.
+const ACCEPTED_HOSTS = "Hugging Face (huggingface.co, hf.co) and Civitai (civitai.com)";
 const BASE_NAMES: Record<string, string> = { "flux-dev": "FLUX dev", "wan-2.2": "Wan 2.2" };
 
 export default function LorasPage() {
