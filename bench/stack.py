@@ -179,9 +179,10 @@ async def start_stack(
             "REDIS_URL": redis_url,
             "PORT": str(API_PORT),
             "DATA_DIR": str(WORKDIR / "data"),
-            # Many runs a minute per user, and no platform spending stop (billing is off:
-            # no STRIPE_* in the environment).
+            # Many runs and writes a minute per user, and no platform spending stop (billing
+            # is off: no STRIPE_* in the environment).
             "RUNS_PER_MINUTE": "1000000",
+            "WRITES_PER_MINUTE": "1000000",
             "PLATFORM_DAILY_SPEND_LIMIT_CENTS": str(10**12),
         }
         python = sys.executable

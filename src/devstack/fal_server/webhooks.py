@@ -119,7 +119,12 @@ class Webhooks:
         data = json.dumps(body).encode()
         wait = self.delivery.first_retry_seconds
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=15, trust_env=False)
+            # No pool limit: fal calls back as requests finish, however many finish at once.
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(15, pool=None),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
+                trust_env=False,
+            )
         http = self._http
         for attempt in range(1, ATTEMPTS + 1):
             headers = {
