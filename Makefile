@@ -11,7 +11,7 @@ NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 dev: setup client-build
 	LATTICE_ENV=dev $(UV) run python -m devstack.dev
 
-test: setup lint typecheck pytest client-check e2e bench
+test: setup lint typecheck client-build pytest client-check e2e bench
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)

@@ -77,6 +77,8 @@ def _start_stack(
         "LATTICE_STRIPE_PORT": str(stripe_port),
         "DATA_DIR": tempfile.mkdtemp(prefix="lattice-e2e-"),
         "LATTICE_ENV": "dev",
+        # As in production: the client's trusted documents only (dev would take any).
+        "GRAPHQL_OPEN_DOCUMENTS": "false",
     }
     for key in ("FAL_KEY", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "STRIPE_SECRET_KEY"):
         env.pop(key, None)
