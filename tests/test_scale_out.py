@@ -209,6 +209,20 @@ async def _watch(
                     return events
 
 
+async def _final_states(user: User, runs: list[str], timeout: float = 120) -> list[str]:
+    """Each run's status once every one has finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = [
+            (await user.data("query($id: ID!) { run(id: $id) { status } }", id=r))["run"]["status"]
+            for r in runs
+        ]
+        if all(s in FINISHED for s in states):
+            return states
+        assert time.monotonic() < deadline, states
+        await asyncio.sleep(0.5)
+
+
 async def test_runs_started_through_one_api_are_watched_through_another(stack: Stack) -> None:
     port_a, port_b = free_ports(2)
     a, b = stack.start_api(port_a), stack.start_api(port_b)
@@ -277,19 +291,7 @@ async def test_redis_gone_for_a_minute_mid_run_heals_every_run(stack: Stack) -> 
         stack.stop_redis()
         await asyncio.sleep(60)
         stack.start_redis()
-        deadline = time.monotonic() + 120
-        while True:
-            states = [
-                (await user.data("query($id: ID!) { run(id: $id) { status } }", id=r))["run"][
-                    "status"
-                ]
-                for r in runs
-            ]
-            if all(s in FINISHED for s in states):
-                break
-            assert time.monotonic() < deadline, states
-            await asyncio.sleep(0.5)
-        assert states == ["SUCCEEDED"] * 3
+        assert await _final_states(user, runs) == ["SUCCEEDED"] * 3
         assert (await credits(user))["reservedCents"] == 0
 
 
@@ -327,19 +329,7 @@ async def test_postgres_restarted_mid_run_heals_every_run_and_subscription(stack
         # Each subscription ends: with the run's final event, or closed for the client to
         # reconnect and read the final state.
         await asyncio.gather(*watchers)
-        deadline = time.monotonic() + 120
-        while True:
-            states = [
-                (await user.data("query($id: ID!) { run(id: $id) { status } }", id=r))["run"][
-                    "status"
-                ]
-                for r in runs
-            ]
-            if all(s in FINISHED for s in states):
-                break
-            assert time.monotonic() < deadline, states
-            await asyncio.sleep(0.5)
-        assert states == ["SUCCEEDED"] * 3
+        assert await _final_states(user, runs) == ["SUCCEEDED"] * 3
         assert (await credits(user))["reservedCents"] == 0
 
 

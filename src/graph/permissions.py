@@ -30,9 +30,13 @@ class LatticePermission(BasePermission):
     """Raises our typed errors itself (code and message), so `on_unauthorized` never runs."""
 
     message = "Not allowed"
+    # Mutations under this permission count against the write rate limits.
+    throttled = False
 
     async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         await self.check(info.context)
+        if self.throttled:
+            await _throttle(info)
         return True
 
     async def check(self, context: Context) -> None:
@@ -53,10 +57,7 @@ class SignedIn(LatticePermission):
 class CanRun(LatticePermission):
     """Writes; each counts against the user's (or the key's own) rate limit."""
 
-    async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        await self.check(info.context)
-        await _throttle(info)
-        return True
+    throttled = True
 
     async def check(self, context: Context) -> None:
         viewer = await context.require_viewer()
@@ -65,10 +66,7 @@ class CanRun(LatticePermission):
 
 
 class NotApiKey(LatticePermission):
-    async def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        await self.check(info.context)
-        await _throttle(info)
-        return True
+    throttled = True
 
     async def check(self, context: Context) -> None:
         viewer = await context.require_viewer()

@@ -23,14 +23,7 @@ from services.workflows import lora_uploads
 async def upload(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     try:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise Unauthenticated("Sign in to upload")
-        viewer = await _uploader(runtime, token)
-        # Uploads create: they count against the same write limits as mutations.
-        await runtime.rate_limits.hit(
-            user_id=str(viewer.id), key_id=viewer.claims.get("api_key_id")
-        )
+        viewer = await _uploader(request, runtime)
         async with request.form(
             max_files=1, max_fields=2, max_part_size=MAX_UPLOAD_BYTES + 1
         ) as form:
@@ -64,13 +57,7 @@ async def upload_lora(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     query = request.query_params
     try:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise Unauthenticated("Sign in to upload")
-        viewer = await _uploader(runtime, token)
-        await runtime.rate_limits.hit(
-            user_id=str(viewer.id), key_id=viewer.claims.get("api_key_id")
-        )
+        viewer = await _uploader(request, runtime)
         base_model = query.get("baseModel", "")
         name = lora_uploads.check_upload(
             viewer, query.get("name", ""), base_model, query.get("filename", "")
@@ -115,14 +102,20 @@ STATUS = {
 }
 
 
-async def _uploader(runtime: Runtime, token: str) -> Viewer:
-    """The bearer as GraphQL sees it; an API key needs the RUN scope (uploads write)."""
+async def _uploader(request: Request, runtime: Runtime) -> Viewer:
+    """The bearer as GraphQL sees it (an API key needs the RUN scope: uploads write), its
+    upload counted against the same write limits as mutations."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthenticated("Sign in to upload")
     if api_keys.is_api_key(token):
         viewer = await api_keys.authenticate(runtime.db, token)
         if viewer.key_scopes is not None and "RUN" not in viewer.key_scopes:
             raise Forbidden("This API key may only read: create a key with the RUN scope")
-        return viewer
-    return await viewer_from_claims(runtime.db, await runtime.verifier.verify(token))
+    else:
+        viewer = await viewer_from_claims(runtime.db, await runtime.verifier.verify(token))
+    await runtime.rate_limits.hit(user_id=str(viewer.id), key_id=viewer.claims.get("api_key_id"))
+    return viewer
 
 
 routes = [

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from services.accounts.roles import write_role
 from services.accounts.viewer import Role, Viewer
 from services.billing.ledger import current_period
 from services.platform import audit
@@ -152,23 +153,7 @@ async def set_role(
     async with db.as_service() as conn:
         before = Role((await _lock(conn, user_id))["role"])
         if before != role:
-            await conn.execute(
-                """
-                update public.profiles set role = $2,
-                  spending_cap_cents = case when $2 = 'PRO' then coalesce(spending_cap_cents, $3)
-                                            else spending_cap_cents end
-                where id = $1
-                """,
-                user_id,
-                role.value,
-                default_cap,
-            )
-            await conn.execute(
-                "update auth.users set raw_app_meta_data = raw_app_meta_data"
-                " || jsonb_build_object('role', $2::text) where id = $1",
-                user_id,
-                role.value,
-            )
+            await write_role(conn, user_id, role, default_cap_cents=default_cap)
         await audit.record(
             conn,
             "role.changed",

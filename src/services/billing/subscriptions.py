@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from services.accounts.roles import write_role
 from services.accounts.viewer import Role
 from services.billing.stripe_gateway import SubscriptionState
 from services.platform import audit
@@ -122,25 +123,7 @@ async def _move_role(
     # Admins are made by admins, never by a subscription.
     if before == after or before == Role.ADMIN:
         return None
-    await conn.execute(
-        """
-        update public.profiles set role = $2,
-          spending_cap_cents = case when $2 = 'PRO' then coalesce(spending_cap_cents, $3)
-                                    else spending_cap_cents end
-        where id = $1
-        """,
-        user_id,
-        after.value,
-        default_cap_cents,
-    )
-    # Supabase puts app_metadata into the next token it issues; the database stays the
-    # source of truth for every request meanwhile.
-    await conn.execute(
-        "update auth.users set raw_app_meta_data = raw_app_meta_data"
-        " || jsonb_build_object('role', $2::text) where id = $1",
-        user_id,
-        after.value,
-    )
+    await write_role(conn, user_id, after, default_cap_cents=default_cap_cents)
     await audit.record(
         conn,
         "role.changed",
