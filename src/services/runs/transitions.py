@@ -147,7 +147,9 @@ async def adopt_orphan(
 ) -> uuid.UUID | None:
     """Records a request fal finished for a node still waiting for its request id: the
     worker that submitted it died before storing the id (fal's webhook names the node).
-    Without this the node would be submitted, and paid for at fal, a second time."""
+    Without this the node would be submitted, and paid for at fal, a second time. Also the
+    node's own when its worker stored that very id while this webhook waited for the lock,
+    so the webhook is never lost to that race."""
     run_id = await conn.fetchval("select run_id from public.node_runs where id = $1", node_run_id)
     if run_id is None:
         return None
@@ -155,7 +157,8 @@ async def adopt_orphan(
     adopted: uuid.UUID | None = await conn.fetchval(
         """
         update public.node_runs set fal_request_id = $2, started_at = coalesce(started_at, now())
-        where id = $1 and status = 'QUEUED' and fal_request_id is null
+        where id = $1 and status in ('QUEUED', 'RUNNING')
+          and (fal_request_id is null or fal_request_id = $2)
         returning id
         """,
         node_run_id,
