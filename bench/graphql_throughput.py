@@ -46,11 +46,15 @@ from services.platform.migrations import migrate  # noqa: E402
 TARGET = 0.5
 
 
-def _http_settings() -> dict[str, Any]:
+def _serve(app: Any, port: int) -> None:
     """Both servers run uvicorn as production does (h11, with the request-head cap)."""
+    import uvicorn
+
     from graph.app import HTTP_LIMITS
 
-    return dict(HTTP_LIMITS)
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **HTTP_LIMITS
+    )
 
 
 QUERIES: dict[str, str] = {
@@ -90,19 +94,10 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def serve_real(args: argparse.Namespace) -> None:
-    import uvicorn
-
     from graph.app import create_app
 
     app = create_app(_settings(args))
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        **_http_settings(),
-    )
+    _serve(app, args.port)
 
 
 def bare_app(settings: Any) -> Any:
@@ -228,17 +223,8 @@ def bare_app(settings: Any) -> Any:
 
 
 def serve_bare(args: argparse.Namespace) -> None:
-    import uvicorn
-
     app = bare_app(_settings(args))
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        **_http_settings(),
-    )
+    _serve(app, args.port)
 
 
 # --- the load generator: keep-alive HTTP/1.1 over loopback, bounded in count and time ---

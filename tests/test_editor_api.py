@@ -100,10 +100,6 @@ async def run(user: User, workflow_id: str, **variables: Any) -> dict[str, Any]:
     return await wait_for_run(user, data["runWorkflow"]["id"])
 
 
-async def submits(model: str) -> int:
-    return int((await fal_local.state())["counters"]["submits"].get(model, 0))
-
-
 async def charges(live: LiveServer, user: User) -> list[tuple[str, int]]:
     """The user's CHARGE entries in the credit ledger, read straight from PostgreSQL."""
     import asyncpg
@@ -192,7 +188,7 @@ async def test_run_this_downstream_reuses_a_random_seed_upstream_without_a_secon
     first = await run(pro, workflow, targets=["a"])
     assert by_node(first) == {"a": "SUCCEEDED"}
     flux_image = first["nodeRuns"][0]["outputs"][0]["id"]
-    flux_submits = await submits(FLUX)
+    flux_submits = await fal_local.submits(FLUX)
 
     estimate = (
         await pro.data(
@@ -209,7 +205,7 @@ async def test_run_this_downstream_reuses_a_random_seed_upstream_without_a_secon
     assert by_node(second) == {"a": "CACHED", "b": "SUCCEEDED"}
     reused = next(n for n in second["nodeRuns"] if n["nodeId"] == "a")
     assert reused["outputs"][0]["id"] == flux_image
-    assert await submits(FLUX) == flux_submits
+    assert await fal_local.submits(FLUX) == flux_submits
     assert second["costCents"] == 5 and second["estimatedCostCents"] == 5
     assert await charges(live, pro) == [("a", 3), ("b", 5)]  # FLUX charged once
 
@@ -223,12 +219,12 @@ async def test_a_changed_parameter_or_a_new_seed_runs_the_node_again(pro: User) 
     flux = flux_node("a", 0, prompt=f"reroll {uuid.uuid4()}")
     workflow = await create(pro, flux)
     first = await run(pro, workflow)
-    before = await submits(FLUX)
+    before = await fal_local.submits(FLUX)
 
     rerolled = await run(pro, workflow, reroll=["a"])
     assert by_node(rerolled) == {"a": "SUCCEEDED"} and rerolled["costCents"] == 3
     assert rerolled["nodeRuns"][0]["outputs"][0]["id"] != first["nodeRuns"][0]["outputs"][0]["id"]
-    assert await submits(FLUX) == before + 1
+    assert await fal_local.submits(FLUX) == before + 1
     # The re-rolled output is now the one reused.
     again = await run(pro, workflow)
     assert again["nodeRuns"][0]["outputs"][0]["id"] == rerolled["nodeRuns"][0]["outputs"][0]["id"]
@@ -244,7 +240,7 @@ async def test_a_changed_parameter_or_a_new_seed_runs_the_node_again(pro: User) 
         },
     )
     changed = await run(pro, workflow)
-    assert by_node(changed) == {"a": "SUCCEEDED"} and await submits(FLUX) == before + 2
+    assert by_node(changed) == {"a": "SUCCEEDED"} and await fal_local.submits(FLUX) == before + 2
 
 
 async def test_another_users_outputs_are_never_reused(pro: User, client: Any) -> None:

@@ -70,11 +70,6 @@ async def start(
     return str(data["runWorkflow"]["id"])
 
 
-async def submits(model: str) -> int:
-    counters = (await fal_local.state())["counters"]
-    return int(counters["submits"].get(model, 0))
-
-
 class Subscription:
     def __init__(self, live: LiveServer, user: User, run_id: str) -> None:
         self.base_url = live.base_url
@@ -175,13 +170,13 @@ async def test_flux_feeds_wan_and_both_outputs_are_real_files_in_the_gallery(
 
 async def test_the_same_idempotency_key_returns_the_same_run_and_charges_once(pro: User) -> None:
     workflow = await create(pro, flux_node())
-    before = await submits(FLUX)
+    before = await fal_local.submits(FLUX)
     key = uuid.uuid4().hex
     first = await start(pro, workflow, key)
     again = await start(pro, workflow, key)
     assert first == again
     await wait_for_run(pro, first)
-    assert await submits(FLUX) == before + 1
+    assert await fal_local.submits(FLUX) == before + 1
     assert (await pro.data(RUN_STATE, id=first))["run"]["costCents"] == 3
 
 
@@ -261,12 +256,12 @@ async def test_cancel_mid_run_charges_what_fal_started_and_releases_the_rest(pro
 async def test_a_cached_rerun_costs_nothing_and_calls_fal_not_at_all(pro: User) -> None:
     workflow = await create(pro, flux_node(seed=42, prompt=f"cache me {uuid.uuid4()}"))
     first = await wait_for_run(pro, await start(pro, workflow))
-    before = await submits(FLUX)
+    before = await fal_local.submits(FLUX)
     second = await wait_for_run(pro, await start(pro, workflow))
     node = second["nodeRuns"][0]
     assert node["status"] == "CACHED" and second["costCents"] == 0
     assert node["outputs"][0]["id"] == first["nodeRuns"][0]["outputs"][0]["id"]
-    assert await submits(FLUX) == before
+    assert await fal_local.submits(FLUX) == before
 
 
 async def test_running_one_target_node_reuses_its_cached_upstream(pro: User) -> None:
@@ -277,11 +272,14 @@ async def test_running_one_target_node_reuses_its_cached_upstream(pro: User) -> 
         edges=[wire()],
     )
     await wait_for_run(pro, await start(pro, workflow, targets=["a"]))
-    flux_before, wan_before = await submits(FLUX), await submits(WAN)
+    flux_before, wan_before = await fal_local.submits(FLUX), await fal_local.submits(WAN)
     rerun = await wait_for_run(pro, await start(pro, workflow, targets=["b"]))
     nodes = {n["nodeId"]: n["status"] for n in rerun["nodeRuns"]}
     assert nodes == {"a": "CACHED", "b": "SUCCEEDED"}
-    assert (await submits(FLUX), await submits(WAN)) == (flux_before, wan_before + 1)
+    assert (await fal_local.submits(FLUX), await fal_local.submits(WAN)) == (
+        flux_before,
+        wan_before + 1,
+    )
     assert rerun["costCents"] == 5
 
 
@@ -412,7 +410,7 @@ async def test_a_worker_killed_mid_node_finishes_it_exactly_once(
     live: LiveServer, pro: User, worker: Worker
 ) -> None:
     await fal_local.control(latency_ms=300)
-    before = await submits(FLUX)
+    before = await fal_local.submits(FLUX)
     run_id = await start(pro, await create(pro, flux_node(prompt=f"survive {uuid.uuid4()}")))
     await wait_for_node(pro, run_id, "a", ("RUNNING",))
     worker.kill()
@@ -420,7 +418,7 @@ async def test_a_worker_killed_mid_node_finishes_it_exactly_once(
     worker.start()
     run = await wait_for_run(pro, run_id, timeout=90)
     assert run["status"] == "SUCCEEDED"
-    assert await submits(FLUX) == before + 1
+    assert await fal_local.submits(FLUX) == before + 1
     assert len(run["nodeRuns"][0]["outputs"]) == 1
     async with live.runtime.db.as_service() as conn:
         charges = await conn.fetchval(

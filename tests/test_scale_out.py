@@ -209,6 +209,20 @@ async def _watch(
                     return events
 
 
+async def _start_slow_runs(user: User, label: str) -> list[str]:
+    """Three FLUX -> Wan runs, slow at fal, so faults land while they are in flight."""
+    runs = []
+    for index in range(3):
+        workflow = await _create(
+            user,
+            flux_node(prompt=f"[slow] {label} {index} {uuid.uuid4()}"),
+            wan_node(),
+            edges=[wire()],
+        )
+        runs.append((await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"])
+    return runs
+
+
 async def _final_states(user: User, runs: list[str], timeout: float = 120) -> list[str]:
     """Each run's status once every one has finished."""
     deadline = time.monotonic() + timeout
@@ -277,17 +291,7 @@ async def test_redis_gone_for_a_minute_mid_run_heals_every_run(stack: Stack) -> 
     await fal_local.control(latency_ms=300)
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         user = await sign_in(http, role="PRO")
-        runs = []
-        for index in range(3):
-            workflow = await _create(
-                user,
-                flux_node(prompt=f"[slow] outage {index} {uuid.uuid4()}"),
-                wan_node(),
-                edges=[wire()],
-            )
-            runs.append(
-                (await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"]
-            )
+        runs = await _start_slow_runs(user, "outage")
         stack.stop_redis()
         await asyncio.sleep(60)
         stack.start_redis()
@@ -307,17 +311,7 @@ async def test_postgres_restarted_mid_run_heals_every_run_and_subscription(stack
     await fal_local.control(latency_ms=300)
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         user = await sign_in(http, role="PRO")
-        runs = []
-        for index in range(3):
-            workflow = await _create(
-                user,
-                flux_node(prompt=f"[slow] database {index} {uuid.uuid4()}"),
-                wan_node(),
-                edges=[wire()],
-            )
-            runs.append(
-                (await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"]
-            )
+        runs = await _start_slow_runs(user, "database")
         seen: list[list[dict[str, Any]]] = [[] for _ in runs]
         watchers = [
             asyncio.create_task(_watch(base, user, r, events, timeout=240))
