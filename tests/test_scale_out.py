@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -77,7 +78,8 @@ class Stack:
         """What a restart looks like from the app: every connection to its database is cut,
         and new ones are refused until it is back (the server itself is shared with other
         tests, so the fault is scoped to this stack's database)."""
-        name = self.database_url.rsplit("/", 1)[1]
+        # The path, not the URL's tail: an embedded server's URL ends in `?host=/its/socket`.
+        name = urlsplit(self.database_url).path.lstrip("/")
         admin = await asyncpg.connect(self.admin_url)
         try:
             await admin.execute(f'alter database "{name}" allow_connections false')
