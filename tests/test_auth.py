@@ -3,10 +3,12 @@ and the tokens that must be refused."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import websockets
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from conftest import LiveServer
 from devstack.embedded import free_port
@@ -279,6 +281,37 @@ async def test_websocket_accepts_a_valid_token_and_closes_4403_on_a_bad_one(
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_websocket_must_send_connection_init_in_time_and_then_stays_open(
+    live: LiveServer, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = next(
+        r.endpoint
+        for r in live.app.routes
+        if isinstance(r, WebSocketRoute) and r.path == "/graphql"
+    )
+    monkeypatch.setattr(view, "connection_init_wait_timeout", timedelta(seconds=0.5))
+    url = live.base_url.replace("http", "ws") + "/graphql"
+    async with websockets.connect(
+        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+    # Initialised in time: the timeout, cancelled, never closes the socket afterwards.
+    async with websockets.connect(
+        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {alice.token}"}}
+            )
+        )
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await asyncio.sleep(1.0)
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), timeout=5))["type"] == "pong"
 
 
 async def test_the_legacy_websocket_protocol_is_refused(live: LiveServer) -> None:

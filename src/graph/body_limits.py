@@ -4,6 +4,8 @@ cut off at the limit. Nothing past the limit is ever buffered."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,11 +25,15 @@ class BodyLimits:
         self.app = app
         self.limits = limits
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: what is not limited (WebSockets among it) is handed
+        # straight on, so no frame of this middleware stays alive for a socket's life.
         limit = self.limits.get(scope.get("path", "")) if scope["type"] == "http" else None
         if limit is None:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._limited(limit, scope, receive, send)
+
+    async def _limited(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:

@@ -4,11 +4,10 @@ code and details in `extensions`; anything unexpected is logged and, in producti
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from services.platform.errors import LatticeError
 
@@ -45,15 +44,11 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
     )
 
 
-class ErrorCodes(SchemaExtension):
-    def __init__(self, *, mask: bool) -> None:
-        self.mask = mask
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result: Any = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [present(e, mask=self.mask) for e in result.errors]
+def code_errors(context: ExecutionContext, *, mask: bool) -> None:
+    """After an operation: its errors with their codes (and masked, in production)."""
+    result: Any = context.result
+    if result is not None and getattr(result, "errors", None):
+        result.errors = [present(e, mask=mask) for e in result.errors]
 
 
 def coded(exc: LatticeError) -> GraphQLError:

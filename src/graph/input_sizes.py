@@ -7,12 +7,11 @@ variables are checked here, once, against the same cap as saving."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, ListTypeNode, NonNullTypeNode, OperationDefinitionNode, TypeNode
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from services.platform.errors import ValidationFailed
 from services.workflows.graph import check_size
@@ -39,25 +38,24 @@ def _check_graph(value: Any) -> None:
     )
 
 
-class InputSizes(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        variables = context.variables or {}
-        try:
-            for definition in document.definitions if document else ():
-                if not isinstance(definition, OperationDefinitionNode):
+def check_inputs(context: ExecutionContext) -> None:
+    """Before execution: an oversized graph in the variables ends the operation with
+    VALIDATION_ERROR as its result."""
+    document = context.graphql_document
+    variables = context.variables or {}
+    try:
+        for definition in document.definitions if document else ():
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            for variable in definition.variable_definitions or ():
+                name, is_list = _named(variable.type)
+                if name not in GRAPH_INPUTS:
                     continue
-                for variable in definition.variable_definitions or ():
-                    name, is_list = _named(variable.type)
-                    if name not in GRAPH_INPUTS:
-                        continue
-                    value = variables.get(variable.variable.name.value)
-                    for item in value if is_list and isinstance(value, list) else [value]:
-                        _check_graph(item)
-        except ValidationFailed as exc:
-            context.result = GraphQLExecutionResult(
-                data=None,
-                errors=[GraphQLError(exc.message, extensions=exc.extensions(), original_error=exc)],
-            )
-        yield
+                value = variables.get(variable.variable.name.value)
+                for item in value if is_list and isinstance(value, list) else [value]:
+                    _check_graph(item)
+    except ValidationFailed as exc:
+        context.result = GraphQLExecutionResult(
+            data=None,
+            errors=[GraphQLError(exc.message, extensions=exc.extensions(), original_error=exc)],
+        )

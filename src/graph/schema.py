@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import strawberry
 from graphql import ExecutionResult, GraphQLError
 from graphql.pyutils import AwaitableOrValue
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -32,12 +27,12 @@ from strawberry.tools import merge_types
 from graph.admin import AdminMutation, AdminQuery
 from graph.api_keys import ApiKeyMutation, ApiKeyQuery
 from graph.cost import QueryCost
-from graph.errors import ErrorCodes
-from graph.input_sizes import InputSizes
+from graph.errors import code_errors
+from graph.input_sizes import check_inputs
 from graph.mutations import Mutation as CoreMutation
 from graph.queries import Query as CoreQuery
 from graph.subscriptions import Subscription
-from graph.trusted_documents import TrustedDocuments
+from graph.trusted_documents import supply_document
 from graph.types import RunEvent
 
 Query = merge_types("Query", (CoreQuery, ApiKeyQuery, AdminQuery))
@@ -51,25 +46,54 @@ DOCUMENT_CACHE_SIZE = 512
 
 LIMIT_RULES = (depth_rule(MAX_DEPTH, None), aliases_rule(MAX_ALIASES), QueryCost)
 
-
-class Limits(AddValidationRules):
-    """Depth and alias limits, with the same rule classes on every request (cacheable)."""
-
-    def __init__(self) -> None:
-        super().__init__(list(LIMIT_RULES))
+# Strawberry's process-wide LRU caches (shared by every ParserCache / ValidationCache of
+# this size).
+_cached_parse = ParserCache(maxsize=DOCUMENT_CACHE_SIZE).cached_parse_document
+_cached_validation = ValidationCache(maxsize=DOCUMENT_CACHE_SIZE).cached_validate_document
 
 
-class CachedParse(ParserCache):
-    """Strawberry's parser cache, except that a document it cannot parse (a syntax error, or
-    more than MAX_TOKENS tokens) is left to Strawberry's own parse step, which turns the
-    error into a response the ErrorCodes extension sees. Failures are never cached."""
+class OperationRules(SchemaExtension):
+    """Every operation's rules in one extension, in this order: trusted documents supply the
+    text (or refuse it); the token limit and the depth, alias and cost rules are set; the
+    document is parsed and validated through the caches; oversized graphs in the variables
+    are refused before execution; the errors get their codes at the end.
+
+    One extension with one `on_operation` hook, not seven extensions (four with that hook):
+    Strawberry keeps an operation's extensions and each suspended `on_operation` hook until
+    the operation ends, which for a subscription is when its socket closes, so every idle
+    subscriber carried all of them (about 4 KiB)."""
+
+    def __init__(self, *, manifest: Mapping[str, str], open_documents: bool, mask: bool) -> None:
+        self.manifest = manifest
+        self.open_documents = open_documents
+        self.mask = mask
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        await supply_document(context, self.manifest, self.open_documents)
+        context.parse_options["max_tokens"] = MAX_TOKENS
+        context.validation_rules = (*context.validation_rules, *LIMIT_RULES)
+        yield
+        code_errors(context, mask=self.mask)
 
     def on_parse(self) -> Iterator[None]:
+        # A document that cannot be parsed (a syntax error, or more than MAX_TOKENS tokens)
+        # is left to Strawberry's own parse step, which turns the error into a response
+        # that code_errors sees. Failures are never cached.
         context = self.execution_context
         with contextlib.suppress(GraphQLError):
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
+            context.graphql_document = _cached_parse(context.query, **context.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = _cached_validation(
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        check_inputs(self.execution_context)
         yield
 
 
@@ -122,19 +146,11 @@ def build_schema(
     trusted_documents: Mapping[str, str] | None = None,
     open_documents: bool = True,
 ) -> strawberry.Schema:
-    # Factories, so each operation gets fresh extension state; the rules and the caches
-    # they reach are shared. Order matters: trusted documents supply the text first, and
-    # the token limit and the rules are set on the operation before the cached parse and
-    # validation read them.
+    # A factory, so each operation gets fresh extension state; the rules and the caches
+    # they reach are shared.
     manifest = trusted_documents or {}
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: TrustedDocuments(manifest=manifest, open_to_all=open_documents),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        Limits,
-        lambda: CachedParse(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        InputSizes,
-        lambda: ErrorCodes(mask=mask_errors),
+        lambda: OperationRules(manifest=manifest, open_documents=open_documents, mask=mask_errors)
     ]
     return LatticeSchema(
         query=Query,

@@ -9,6 +9,7 @@ from unpkg and starts with an inline script: that page alone gets those allowanc
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -71,10 +72,14 @@ class SecurityHeaders:
             directives["font-src"] += [GRAPHIQL_CDN]
         return _policy(directives)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a WebSocket is handed straight on, so none of this
+        # middleware's frames stay alive for the socket's whole life.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_headers = Headers(scope=scope)
         host = request_headers.get("host")
         host = host if host and PLAIN_HOST.match(host) else None

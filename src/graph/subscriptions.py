@@ -33,9 +33,31 @@ class Subscription:
         " nodes are final.",
     )
     async def run_events(self, info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEvent, None]:
+        # Authorizes as the viewer (row-level security: the owner or an admin sees the run),
+        # then follows the process's event hub, which reads the run once per change for
+        # every subscriber of it: first a snapshot, then each change. One generator, not a
+        # wrapper around another: an idle subscription keeps every frame of its chain.
         try:
-            async for event in _run_events(info, run_id):
-                yield event
+            viewer = info.context.signed_in
+            runtime = info.context.runtime
+            run_uuid = parse_id(run_id)
+            if run_uuid is None or not await reads.runs_by_ids(runtime.db, viewer, [run_uuid]):
+                raise NotFound("Run", str(run_id))
+            async with runtime.hub.subscribe(run_uuid) as updates:
+                while True:
+                    update = await updates.get()
+                    if update is None:
+                        raise FellBehind(
+                            "This stream missed some of the run's updates (it read them too"
+                            " slowly, or the server lost its event feed); resubscribe for a"
+                            " fresh snapshot"
+                        )
+                    # Fields outside the shared state (a run's workflow, say) read fresh
+                    # each time.
+                    info.context.reset_loaders()
+                    yield event_of(update)
+                    if _settled(update):
+                        return
         except LatticeError as exc:
             raise coded(exc) from exc
 
@@ -60,27 +82,3 @@ def event_of(update: RunUpdate) -> RunEvent:
         )
         _events[update] = event
     return event
-
-
-async def _run_events(info: Info, run_id: strawberry.ID) -> AsyncGenerator[RunEvent, None]:
-    """Authorizes as the viewer (row-level security: the owner or an admin sees the run),
-    then follows the process's event hub, which reads the run once per change for every
-    subscriber of it: first a snapshot, then each change."""
-    viewer = info.context.signed_in
-    runtime = info.context.runtime
-    run_uuid = parse_id(run_id)
-    if run_uuid is None or not await reads.runs_by_ids(runtime.db, viewer, [run_uuid]):
-        raise NotFound("Run", str(run_id))
-    async with runtime.hub.subscribe(run_uuid) as updates:
-        while True:
-            update = await updates.get()
-            if update is None:
-                raise FellBehind(
-                    "This stream missed some of the run's updates (it read them too slowly,"
-                    " or the server lost its event feed); resubscribe for a fresh snapshot"
-                )
-            # Fields outside the shared state (a run's workflow, say) read fresh each time.
-            info.context.reset_loaders()
-            yield event_of(update)
-            if _settled(update):
-                return

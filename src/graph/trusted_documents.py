@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from graph.errors import coded
 from services.platform.errors import Forbidden, LatticeError, Unauthenticated
@@ -35,27 +35,24 @@ def load_manifest(path: Path) -> dict[str, str]:
     return dict(documents)
 
 
-class TrustedDocuments(SchemaExtension):
-    def __init__(self, *, manifest: Mapping[str, str], open_to_all: bool) -> None:
-        self.manifest = manifest
-        self.open_to_all = open_to_all
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        context = self.execution_context
-        persisted = (context.operation_extensions or {}).get("persistedQuery")
-        if not context.query and isinstance(persisted, dict):
-            text = self.manifest.get(str(persisted.get("sha256Hash")))
-            if text is None:
-                raise coded(PersistedQueryNotFound("PersistedQueryNotFound"))
-            context.query = text
-        elif context.query and not self.open_to_all:
-            try:
-                trusted = await is_trusted(context.query, self.manifest, context.context)
-            except Unauthenticated as exc:
-                raise coded(exc) from exc
-            if not trusted:
-                raise coded(untrusted())
-        yield
+async def supply_document(
+    context: ExecutionContext, manifest: Mapping[str, str], open_to_all: bool
+) -> None:
+    """Before parsing: the manifest's document for a persisted-query id, or a check that the
+    text sent may run. Raises the GraphQL error the client receives."""
+    persisted = (context.operation_extensions or {}).get("persistedQuery")
+    if not context.query and isinstance(persisted, dict):
+        text = manifest.get(str(persisted.get("sha256Hash")))
+        if text is None:
+            raise coded(PersistedQueryNotFound("PersistedQueryNotFound"))
+        context.query = text
+    elif context.query and not open_to_all:
+        try:
+            trusted = await is_trusted(context.query, manifest, context.context)
+        except Unauthenticated as exc:
+            raise coded(exc) from exc
+        if not trusted:
+            raise coded(untrusted())
 
 
 def untrusted() -> Forbidden:

@@ -15,21 +15,26 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from json import JSONDecodeError
 from typing import Any
 
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types.unset import UNSET, UnsetType
 
 from graph.context import Context
@@ -41,6 +46,7 @@ from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+Cancellable = asyncio.TimerHandle | asyncio.Task[None]
 TOKEN_EXPIRED = 4401
 # How soon a socket opened with an API key notices the key was revoked.
 KEY_RECHECK_SECONDS = 5.0
@@ -74,6 +80,19 @@ class PersistedOverWebSocket(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         await super().handle_subscribe(message)
 
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        timeout = self.connection_init_timeout_task
+        await super().handle_connection_init(message)
+        if self.connection_init_received and timeout is not None:
+            # Strawberry keeps the cancelled timeout task for the socket's whole life, and
+            # with it the CancelledError's traceback, the sleeping frame and its timer (about
+            # 1.5 KiB a socket). Once cancelled it finishes on its own; nothing waits for it.
+            self.connection_init_timeout_task = None
+        # The credentials were checked once (the viewer is kept) or refused (the socket
+        # closes): the token itself need not stay for the socket's life. Empty, not None:
+        # None would make the context read the upgrade request's headers instead.
+        self.context.connection_params = {}
+
     async def _refuse(self, message: SubscribeMessage, error: GraphQLError) -> None:
         # A refused subscribe ends with graphql-transport-ws's `error` message, before any
         # operation is registered.
@@ -82,8 +101,32 @@ class PersistedOverWebSocket(BaseGraphQLTransportWSHandler[Context, None]):
         )
 
 
+class LeanWebSocketAdapter(ASGIWebSocketAdapter):
+    """Strawberry's adapter, except that a received message's raw text is dropped once it
+    is decoded: Strawberry's kept the last one (the `subscribe`, with its whole document)
+    for as long as the socket then stayed idle."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                try:
+                    message = self.view.decode_json(await self.ws.receive_text())
+                except JSONDecodeError as e:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from e
+                    continue
+                yield message
+        except KeyError as e:
+            raise NonTextMessageReceived from e
+        except WebSocketDisconnect:
+            pass
+
+
 class LatticeGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = PersistedOverWebSocket
+    websocket_adapter_class = LeanWebSocketAdapter
 
     def __init__(
         self,
@@ -104,8 +147,11 @@ class LatticeGraphQL(GraphQL[Context, None]):
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         )
         self._connections: Counter[uuid.UUID] = Counter()
-        # Per open socket: its user and the timer that closes it when the token expires.
-        self._sockets: dict[WebSocket, tuple[uuid.UUID, asyncio.Task[None] | None]] = {}
+        # Per open socket: its user and what closes it when the token expires (a timer) or
+        # the API key is revoked (a task checking it).
+        self._sockets: dict[WebSocket, tuple[uuid.UUID, Cancellable | None]] = {}
+        # Sockets being closed because their token expired.
+        self._expiring: set[asyncio.Task[None]] = set()
         self._memory = MemoryReturn()
 
     def decode_json(self, data: str | bytes) -> object:
@@ -146,16 +192,24 @@ class LatticeGraphQL(GraphQL[Context, None]):
         socket = context.request
         assert isinstance(socket, WebSocket)
         self._connections[viewer.id] += 1
-        timer = None
+        timer: Cancellable | None = None
         expires = viewer.claims.get("exp")
         key_id = viewer.claims.get("api_key_id")
         if isinstance(expires, (int, float)):
-            timer = asyncio.create_task(_close_at(socket, float(expires)))
+            # A timer, not a sleeping task: thousands of idle sockets each hold one, and a
+            # task with its coroutine costs several times a timer handle.
+            delay = max(0.0, float(expires) - time.time())
+            timer = asyncio.get_running_loop().call_later(delay, self._expire, socket)
         elif key_id:
             timer = asyncio.create_task(_close_when_revoked(socket, context, str(key_id)))
         self._sockets[socket] = (viewer.id, timer)
         unset: UnsetType = UNSET
         return unset
+
+    def _expire(self, socket: WebSocket) -> None:
+        task = asyncio.get_running_loop().create_task(_close_expired(socket))
+        self._expiring.add(task)
+        task.add_done_callback(self._expiring.discard)
 
     def _release(self, socket: WebSocket) -> None:
         found = self._sockets.pop(socket, None)
@@ -179,7 +233,6 @@ async def _close_when_revoked(socket: WebSocket, context: Context, key_id: str) 
             return
 
 
-async def _close_at(socket: WebSocket, expires_at: float) -> None:
-    await asyncio.sleep(max(0.0, expires_at - time.time()))
+async def _close_expired(socket: WebSocket) -> None:
     with contextlib.suppress(RuntimeError, OSError):
         await socket.close(code=TOKEN_EXPIRED, reason="The access token expired; reconnect")
