@@ -8,8 +8,8 @@ memory per idle WebSocket.
            API sends each subscriber. Target: within 3x.
   memory   RSS of the API process per idle subscribed WebSocket (delta / sockets) against a
            plain Starlette WebSocket hub doing the same handshake (connection_init, ack,
-           subscribe, one snapshot message) under uvicorn. Target: within 1.5x. Then how much
-           of the delta is returned after the sockets close.
+           subscribe, one snapshot message) under the same uvicorn settings. Target: within
+           1.5x. Then how much of the delta is returned after the sockets close.
 
 The API gets a fresh database (created, migrated, seeded, dropped at the end); the plain hub
 needs none.
@@ -74,14 +74,29 @@ def raise_file_limit(needed: int) -> None:
 # --- the servers (children of this script) ---------------------------------------------
 
 
+def serve(app: Any, port: int) -> None:
+    """Both servers run uvicorn as production does (graph.app.SERVER_OPTIONS: h11 with the
+    request-head cap, no proxy-headers layer of uvicorn's), with uvicorn's WebSocket
+    defaults, so their sockets differ only in what the apps keep."""
+    import uvicorn
+
+    from graph.app import SERVER_OPTIONS
+
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **SERVER_OPTIONS
+    )
+
+
 def serve_real(args: argparse.Namespace) -> None:
     import logging
 
-    from graphql_throughput import serve_real as serve
+    from graphql_throughput import _settings
+
+    from graph.app import create_app
 
     # Connecting thousands of sockets queues their authorizations on the pool: expected here.
     logging.getLogger("services.platform.database").setLevel(logging.ERROR)
-    serve(args)
+    serve(create_app(_settings(args)), args.port)
 
 
 def plain_hub() -> Any:
@@ -127,9 +142,7 @@ def plain_hub() -> Any:
 
 
 def serve_hub(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    uvicorn.run(plain_hub(), host="127.0.0.1", port=args.port, log_level="warning")
+    serve(plain_hub(), args.port)
 
 
 # --- subscribers ----------------------------------------------------------------------------

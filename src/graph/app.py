@@ -89,6 +89,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 # line and headers) at this many bytes and refuses the request beyond it.
 MAX_HEADER_BYTES = 64 * 1024
 HTTP_LIMITS: dict[str, Any] = {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES}
+# uvicorn's own proxy-headers support would trust loopback peers by default; the app applies
+# TRUSTED_PROXIES itself (ProxyHeadersMiddleware above). How production serves the app
+# (main below), and the WebSocket fan-out benchmark serves both its apps.
+SERVER_OPTIONS: dict[str, Any] = {**HTTP_LIMITS, "proxy_headers": False}
 
 
 def main() -> None:
@@ -98,16 +102,14 @@ def main() -> None:
     settings = Settings()
     # Production runs in a container behind a proxy, so it listens on every interface.
     host = "127.0.0.1" if settings.is_dev else "0.0.0.0"  # noqa: S104
-    # uvicorn's own proxy-headers support would trust loopback peers by default; the app
-    # applies TRUSTED_PROXIES itself. Each process builds its app from the same environment.
+    # Each process builds its app from the same environment.
     uvicorn.run(
         "graph.app:create_app",
         factory=True,
         workers=settings.api_processes,
         host=host,
         port=settings.PORT,
-        proxy_headers=False,
-        **HTTP_LIMITS,
+        **SERVER_OPTIONS,
     )
 
 
