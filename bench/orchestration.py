@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -59,10 +60,32 @@ class Round:
     at_fal: list[float] = field(default_factory=list)
     to_seen: list[float] = field(default_factory=list)
     finished_at_snapshot: int = 0
+    # CPU seconds spent during the round, by process (the stack's, its database backends',
+    # and this benchmark's own clients).
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
         return len(self.latencies) / self.makespan if self.makespan else 0.0
+
+
+# --- CPU by process ----------------------------------------------------------------------
+
+
+async def cpu_seconds(stack: Stack, db: asyncpg.Connection) -> dict[str, float]:
+    """CPU used so far by each part: the API, worker and fal processes (with their
+    children), PostgreSQL's backends serving the stack's database, and this process."""
+    found = {name: bench_stack.usage(p.pid).cpu_seconds for name, p in stack.processes.items()}
+    backends = await db.fetch(
+        "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
+    )
+    found["postgres"] = sum(bench_stack.usage(r["pid"]).cpu_seconds for r in backends)
+    found["bench"] = sum(os.times()[:2])
+    return found
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 # --- direct: fal-client only -----------------------------------------------------------
@@ -152,13 +175,16 @@ async def lattice_round(
                 raise RuntimeError(f"node {node['status']}: {node.get('error')}")
             first = False
 
+    async def timed(ws: Any, token: str, workflow_id: str) -> tuple[str, float, float, bool]:
+        async with asyncio.timeout(ROUND_TIMEOUT_SECONDS):
+            return await one(ws, token, workflow_id)
+
     started = time.monotonic()
     try:
-        async with asyncio.timeout(ROUND_TIMEOUT_SECONDS):
-            outcomes = await asyncio.gather(
-                *(one(ws, t, w) for ws, (t, w) in zip(sockets, pairs, strict=True)),
-                return_exceptions=True,
-            )
+        outcomes = await asyncio.gather(
+            *(timed(ws, t, w) for ws, (t, w) in zip(sockets, pairs, strict=True)),
+            return_exceptions=True,
+        )
     finally:
         for ws in sockets:
             with contextlib.suppress(Exception):
@@ -174,6 +200,8 @@ async def lattice_round(
         result.latencies.append(latency)
         result.mutation.append(mutation)
         result.finished_at_snapshot += at_snapshot
+    if result.failures:
+        print("  where this round's runs stand:", await where_runs_stand(db, [w for _, w in pairs]))
     rows = await db.fetch(
         """
         select r.id, extract(epoch from n.created_at) as created,
@@ -190,6 +218,19 @@ async def lattice_round(
         result.at_fal.append(float(row["finished"] - row["submitted"]))
         result.to_seen.append(seen_at - float(row["finished"]))
     return result
+
+
+async def where_runs_stand(db: asyncpg.Connection, workflow_ids: list[str]) -> dict[str, int]:
+    rows = await db.fetch(
+        """
+        select r.status || '/' || n.status || case when n.fal_request_id is null then '' else '+fal' end
+                 as state, count(*) as n
+        from public.runs r join public.node_runs n on n.run_id = r.id
+        where r.workflow_id = any($1::uuid[]) group by 1
+        """,
+        workflow_ids,
+    )
+    return {r["state"]: r["n"] for r in rows}
 
 
 async def settle(db: asyncpg.Connection) -> None:
@@ -243,11 +284,26 @@ def breakdown(rounds: list[Round]) -> str:
     return "\n".join(parts)
 
 
+def cpu_per_node(directs: list[Round], lattices: list[Round]) -> str:
+    """Lattice's rounds include settling (duplicate completions draining), so nothing a
+    node causes is missed."""
+    lines = []
+    for rounds in (directs, lattices):
+        nodes = sum(len(r.latencies) for r in rounds) or 1
+        names = sorted({n for r in rounds for n in r.cpu})
+        spent = {n: sum(r.cpu.get(n, 0.0) for r in rounds) * 1000 / nodes for n in names}
+        parts = "  ".join(f"{n} {v:5.1f}" for n, v in spent.items() if v >= 0.05)
+        lines.append(f"    {rounds[0].kind:<8} {parts}  total {sum(spent.values()):5.1f}")
+    return "\n".join(lines)
+
+
 async def run(args: argparse.Namespace) -> int:
     import fal_client
 
     print("starting the stack (fresh database, fal server, API, one worker)...", flush=True)
-    stack = await bench_stack.start_stack("orchestration", redis_db=11, fal_concurrency=400)
+    stack = await bench_stack.start_stack(
+        "orchestration", redis_db=11, fal_concurrency=400, worker_threads=args.worker_threads
+    )
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     http = httpx.AsyncClient(base_url=stack.base_url, timeout=60, limits=limits)
     db = await asyncpg.connect(stack.database_url)
@@ -267,12 +323,16 @@ async def run(args: argparse.Namespace) -> int:
             directs, lattices = [], []
             for _ in range(args.rounds):
                 pairs = await bench_stack.create_workflows(http, tokens, concurrency)
+                before = await cpu_seconds(stack, db)
                 directs.append(await direct_round(client, concurrency))
+                directs[-1].cpu = cpu_spent(before, await cpu_seconds(stack, db))
                 print("  " + describe(directs[-1]), flush=True)
+                before = await cpu_seconds(stack, db)
                 lattices.append(await lattice_round(stack, http, db, pairs))
+                await settle(db)
+                lattices[-1].cpu = cpu_spent(before, await cpu_seconds(stack, db))
                 print("  " + describe(lattices[-1]), flush=True)
                 stack.check_alive()
-                await settle(db)
             direct_all = [v for r in directs for v in r.latencies]
             lattice_all = [v for r in lattices for v in r.latencies]
             p50 = percentile(lattice_all, 0.5) - percentile(direct_all, 0.5)
@@ -284,6 +344,7 @@ async def run(args: argparse.Namespace) -> int:
                 f" Lattice/direct p50 {percentile(lattice_all, 0.5) / percentile(direct_all, 0.5):.2f}x)"
             )
             print("  Lattice, where the time went:\n" + breakdown(lattices))
+            print("  CPU per node, ms:\n" + cpu_per_node(directs, lattices))
             if concurrency == 50:
                 overhead_at_50 = p50 * 1000
         if overhead_at_50 == overhead_at_50:
@@ -330,6 +391,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--fast-concurrency", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--slow-concurrency", type=int, default=200)
+    parser.add_argument("--worker-threads", type=int, default=16)
     args = parser.parse_args()
     asyncio.run(run(args))
 

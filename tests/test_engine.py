@@ -29,6 +29,7 @@ from support import (
     credits,
     flux_node,
     sign_in,
+    wait_for_node,
     wait_for_run,
     wan_node,
     wire,
@@ -94,6 +95,25 @@ async def test_a_webhook_delivers_the_result_itself(live: LiveServer, pro: User)
     [node] = finished["nodeRuns"]
     assert node["outputs"] and node["outputs"][0]["url"].startswith("http")
     assert await ledger_of(live, run_id) == [("RESERVE", 3), ("CHARGE", 3), ("RELEASE", 3)]
+
+
+async def test_an_image_result_is_recorded_by_the_webhook_with_no_worker(
+    live: LiveServer, pro: User, worker: Worker
+) -> None:
+    """The API records a carried image result itself, in the webhook's transaction: once the
+    node is at fal, no worker is needed to finish it (nor a round trip through the queue)."""
+    await fal_local.control(latency_ms=250, webhooks={"delay_ms": 500})
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"api {uuid.uuid4()}")))
+    # RUNNING: the worker stored fal's request id and has followed it.
+    await wait_for_node(pro, run_id, "a", ("RUNNING",))
+    worker.kill()
+    try:
+        finished = await wait_for_run(pro, run_id, timeout=30)
+        assert finished["status"] == "SUCCEEDED", finished
+        assert len(finished["nodeRuns"][0]["outputs"]) == 1
+        assert await ledger_of(live, run_id) == [("RESERVE", 3), ("CHARGE", 3), ("RELEASE", 3)]
+    finally:
+        worker.start()
 
 
 async def test_forged_stale_and_tampered_fal_webhooks_are_refused(

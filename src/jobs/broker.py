@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import dramatiq
+import uvloop
 
 from services.platform.config import Settings
 from services.runs.dispatch import make_broker
 
 # Every fal status poll would otherwise be logged.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+
+# The actors' event loop (Dramatiq's AsyncIO middleware makes it with new_event_loop) runs
+# on uvloop, as the API's does under uvicorn: every node is a dozen database, Redis and fal
+# round trips, and uvloop's transports spend less CPU on each.
+asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 settings = Settings()
 if not settings.REDIS_URL:

@@ -24,6 +24,7 @@ from services.assets.url_safety import image_hosts
 from services.fal.gateway import FalError, FalUnavailable
 from services.runs import inputs as node_io
 from services.runs import transitions
+from services.runs.completions import cost_of
 from services.runs.dispatch import COMPLETE_NODE, EXECUTE_NODE, QUEUE
 from services.runs.status import NodeStatus
 from services.runs.transitions import NodeWork, Transition
@@ -50,16 +51,12 @@ class LeaseHeld(Exception):
 )
 async def execute_node(node_run_id: str) -> None:
     ctx = await worker_context()
-    work = await transitions.load(ctx.engine.db, uuid.UUID(node_run_id))
-    if work is None or work.status in transitions.TERMINAL or work.status == NodeStatus.PENDING:
-        return  # already done, or not ready: a duplicate or stale delivery
-    if work.fal_request_id is not None:
-        ctx.follower.adopt(work)  # submitted before: follow it, never pay twice
+    work = await transitions.claim_to_submit(
+        ctx.engine.db, uuid.UUID(node_run_id), ctx.engine.settings.NODE_SUBMIT_LEASE_SECONDS
+    )
+    if work is None:
+        await _not_to_submit(ctx, uuid.UUID(node_run_id))
         return
-    if not await transitions.claim(
-        ctx.engine.db, work, ctx.engine.settings.NODE_SUBMIT_LEASE_SECONDS
-    ):
-        raise LeaseHeld(node_run_id)
     try:
         transition = await _start(ctx, work)
     except (FalError, node_io.InputError) as exc:
@@ -74,6 +71,17 @@ async def execute_node(node_run_id: str) -> None:
         await transitions.release_lease(ctx.engine.db, work)
         raise
     await outcomes.announce(ctx, work, transition)
+
+
+async def _not_to_submit(ctx: WorkerContext, node_run_id: uuid.UUID) -> None:
+    """Why the node could not be claimed, and what that asks of this delivery."""
+    work = await transitions.load(ctx.engine.db, node_run_id)
+    if work is None or work.status in transitions.TERMINAL or work.status == NodeStatus.PENDING:
+        return  # already done, or not ready: a duplicate or stale delivery
+    if work.fal_request_id is not None:
+        ctx.follower.adopt(work)  # submitted before: follow it, never pay twice
+        return
+    raise LeaseHeld(str(node_run_id))
 
 
 def _retries() -> int:
@@ -91,10 +99,9 @@ async def _start(ctx: WorkerContext, work: NodeWork) -> Transition:
     )
     cache_key = inputs.cache_key(work.model_id)
     if cache_key is not None:
-        hit = await transitions.cached_result(engine.db, work.user_id, cache_key)
+        hit = await transitions.cached_result(engine.db, work, cache_key)
         if hit is not None:
             return await transitions.mark_cached(engine.db, work, hit, inputs.identity)
-        await transitions.set_cache_key(engine.db, work, cache_key)
     request_id = await ctx.fal.submit(
         work.model_id,
         inputs.arguments,
@@ -102,15 +109,14 @@ async def _start(ctx: WorkerContext, work: NodeWork) -> Transition:
         # its id is still found (and not submitted again) when fal reports it done.
         webhook_url=f"{engine.settings.fal_webhook_url}?node={work.id}",
     )
-    if not await transitions.record_submission(engine.db, work, request_id, inputs.identity):
+    submitted = await transitions.record_submission(engine.db, work, request_id, inputs.identity)
+    if submitted is None:
         # Cancelled while we submitted: the node is closed, but fal may have started.
         stopped = await ctx.fal.stop(work.model_id, request_id)
         if not stopped.started:
             return Transition()
-        return await transitions.charge_cancelled(engine.db, work, outcomes.cost_of(work))
-    submitted = await transitions.load(engine.db, work.id)
-    if submitted is not None:
-        ctx.follower.adopt(submitted)
+        return await transitions.charge_cancelled(engine.db, work, cost_of(work))
+    ctx.follower.adopt(submitted)
     return Transition([work.id])
 
 

@@ -13,8 +13,8 @@ from services.assets.media_probe import probe_video
 from services.fal.gateway import FalError, FalUnavailable
 from services.runs import inputs as node_io
 from services.runs import transitions
+from services.runs.completions import cost_of
 from services.runs.transitions import NodeWork, Transition
-from services.workflows.catalog import CATALOG
 
 if TYPE_CHECKING:
     from jobs.context import WorkerContext
@@ -60,10 +60,6 @@ async def cancel_at_fal(ctx: WorkerContext, work: NodeWork, seen_running: bool) 
     )
 
 
-def cost_of(work: NodeWork) -> int:
-    return CATALOG[work.model_id].estimate_cents(work.params)
-
-
 async def _measure_video(http: httpx.AsyncClient, asset: dict[str, object]) -> None:
     """Width and height let the gallery reserve the tile's space before the video loads."""
     try:
@@ -81,5 +77,6 @@ async def _measure_video(http: httpx.AsyncClient, asset: dict[str, object]) -> N
 
 async def announce(ctx: WorkerContext, work: NodeWork, transition: Transition) -> None:
     """After a transition commits: relay the messages it caused, tell subscribers."""
-    await ctx.engine.relay()
+    if transition.to_relay:
+        await ctx.engine.relay()
     await ctx.engine.publish(work.run_id, transition.changed)

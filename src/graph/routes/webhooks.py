@@ -45,8 +45,8 @@ async def stripe_webhook(request: Request) -> JSONResponse:
 
 
 async def fal_webhook(request: Request) -> JSONResponse:
-    """fal says a request finished: hand it to a worker, with the result the signed body
-    carries. Recorded once per request, so a repeated webhook sends nothing twice."""
+    """fal says a request finished: an image result the signed body carries is recorded
+    here; anything else goes to a worker. Once per request, however often fal repeats it."""
     runtime: Runtime = request.app.state.runtime
     body = await _read_capped(request)
     if body is None:

@@ -1,5 +1,7 @@
-"""A fal request finished (its webhook said so): the node it belongs to gets a
-`complete_node` message, once per request however often fal repeats the webhook."""
+"""A fal request finished (its signed webhook said so), once per request however often fal
+repeats the webhook. A successful image result the webhook carries is recorded right here,
+in the webhook's transaction; anything else (a failure, a result too large to carry, a video
+to measure) becomes a `complete_node` message for a worker."""
 
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ from typing import Any
 from services.platform.webhook_log import first_delivery
 from services.runs import outbox, transitions
 from services.runs.engine import Engine
+from services.runs.inputs import output_assets
+from services.runs.transitions import NodeWork, Transition
+from services.workflows.catalog import CATALOG
 
 # A result larger than this is fetched by the worker rather than carried in the message.
 MAX_CARRIED_RESULT_BYTES = 64_000
@@ -19,23 +24,34 @@ async def request_finished(
     engine: Engine, request_id: str, webhook: dict[str, Any], node_run_id: uuid.UUID | None
 ) -> bool:
     """True when this is news (a node was waiting on the request)."""
+    result = carried_result(webhook)
     async with engine.db.as_service() as conn:
-        found = await conn.fetchval(
-            """
-            select id from public.node_runs
-            where fal_request_id = $1 and status in ('QUEUED', 'RUNNING')
-            """,
-            request_id,
-        )
+        found = await transitions.active_with_request(conn, request_id)
         if found is None and node_run_id is not None:
             found = await transitions.adopt_orphan(conn, node_run_id, request_id)
         if found is None:
             return False
         if not await first_delivery(conn, "fal", request_id, "request.completed"):
             return False
-        await outbox.add(conn, [outbox.complete(found, carried_result(webhook))])
-    await engine.relay()
+        work = await transitions.load_in(conn, found)
+        if work is None:
+            return False
+        assets = output_assets(work, result, engine.settings.TEMPORARY_ASSET_DAYS) if result else []
+        if assets and all(a["kind"] == "IMAGE" for a in assets):
+            transition = await transitions.succeed_in(conn, work, cost_of(work), assets)
+        else:
+            await outbox.add(conn, [outbox.complete(found, result)])
+            transition = Transition(to_relay=True)
+    if transition.to_relay:
+        await engine.relay()
+    if transition.changed:
+        await engine.publish(work.run_id, transition.changed)
     return True
+
+
+def cost_of(work: NodeWork) -> int:
+    """What a node that fal worked on is charged: its estimate."""
+    return CATALOG[work.model_id].estimate_cents(work.params)
 
 
 def carried_result(webhook: dict[str, Any]) -> dict[str, Any] | None:

@@ -40,12 +40,14 @@ def report_usage(ledger_ids: Iterable[int]) -> list[Message]:
     return [Message(dispatch.REPORT_USAGE, (i,), dispatch.BILLING_QUEUE) for i in ledger_ids]
 
 
-async def add(conn: asyncpg.Connection, messages: Iterable[Message]) -> None:
+async def add(conn: asyncpg.Connection, messages: Iterable[Message]) -> bool:
+    """True when there is something to relay once the transaction commits."""
     rows = [(m.actor, list(m.args), m.queue) for m in messages]
     if rows:
         await conn.executemany(
             "insert into public.outbox (actor, args, queue) values ($1, $2, $3)", rows
         )
+    return bool(rows)
 
 
 async def relay(db: Database, broker: dramatiq.Broker) -> int:

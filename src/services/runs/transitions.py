@@ -8,6 +8,7 @@ returned node run ids after the transaction commits."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,9 +47,11 @@ class NodeWork:
 
 @dataclass(frozen=True)
 class Transition:
-    """The node runs whose state changed (to publish once committed)."""
+    """The node runs whose state changed (to publish once committed), and whether the
+    change left messages in the outbox (to relay once committed)."""
 
     changed: list[uuid.UUID] = field(default_factory=list)
+    to_relay: bool = False
 
 
 WORK_COLUMNS = """
@@ -75,33 +78,55 @@ def work_of(row: asyncpg.Record) -> NodeWork:
 
 
 async def load(db: Database, node_run_id: uuid.UUID) -> NodeWork | None:
-    async with db.as_service() as conn:
+    async with db.as_service_statement() as conn:
+        return await load_in(conn, node_run_id)
+
+
+async def load_in(conn: asyncpg.Connection, node_run_id: uuid.UUID) -> NodeWork | None:
+    row = await conn.fetchrow(
+        f"select {WORK_COLUMNS} from public.node_runs n join public.runs r on r.id = n.run_id"
+        " where n.id = $1",
+        node_run_id,
+    )
+    return work_of(row) if row else None
+
+
+async def active_with_request(conn: asyncpg.Connection, request_id: str) -> uuid.UUID | None:
+    """The node waiting on this fal request, if one still is."""
+    found: uuid.UUID | None = await conn.fetchval(
+        """
+        select id from public.node_runs
+        where fal_request_id = $1 and status in ('QUEUED', 'RUNNING')
+        """,
+        request_id,
+    )
+    return found
+
+
+async def claim_to_submit(
+    db: Database, node_run_id: uuid.UUID, lease_seconds: float
+) -> NodeWork | None:
+    """Loads a node that is ready to submit and takes its lease, in one statement. None when
+    it is not: finished, not ready, submitted before, or another worker holds the lease
+    (`load` tells which)."""
+    async with db.as_service_statement() as conn:
         row = await conn.fetchrow(
-            f"select {WORK_COLUMNS} from public.node_runs n join public.runs r on r.id = n.run_id"
-            " where n.id = $1",
+            f"""
+            update public.node_runs n set lease_until = now() + make_interval(secs => $2)
+            from public.runs r
+            where n.id = $1 and r.id = n.run_id and n.status in ('QUEUED', 'RUNNING')
+              and n.fal_request_id is null and (n.lease_until is null or n.lease_until < now())
+            returning {WORK_COLUMNS}
+            """,
             node_run_id,
+            lease_seconds,
         )
     return work_of(row) if row else None
 
 
-async def claim(db: Database, work: NodeWork, lease_seconds: float) -> bool:
-    """Takes (or renews) the node's lease; False while another worker holds it."""
-    async with db.as_service() as conn:
-        claimed = await conn.fetchval(
-            """
-            update public.node_runs set lease_until = now() + make_interval(secs => $2)
-            where id = $1 and status in ('QUEUED', 'RUNNING') and (lease_until is null or lease_until < now())
-            returning id
-            """,
-            work.id,
-            lease_seconds,
-        )
-    return claimed is not None
-
-
 async def release_lease(db: Database, work: NodeWork) -> None:
     """Lets the next delivery try at once (fal was unreachable; nothing was submitted)."""
-    async with db.as_service() as conn:
+    async with db.as_service_statement() as conn:
         await conn.execute(
             "update public.node_runs set lease_until = null where id = $1 and fal_request_id is null",
             work.id,
@@ -110,36 +135,37 @@ async def release_lease(db: Database, work: NodeWork) -> None:
 
 async def record_submission(
     db: Database, work: NodeWork, request_id: str, inputs: dict[str, Any]
-) -> bool:
+) -> NodeWork | None:
     """Stores fal's request id at once: a redelivered message resumes it instead of paying
-    again. False when the node was cancelled meanwhile. True also when fal's webhook got
-    here first and recorded the same request (see `adopt_orphan`)."""
+    again. Returns the node as submitted, or None when it was cancelled meanwhile. Also
+    when fal's webhook got here first and recorded the same request (see `adopt_orphan`)."""
     async with db.as_service() as conn:
         await _lock_run(conn, work.run_id)
-        updated = await conn.fetchval(
+        started_at = await conn.fetchval(
             """
             update public.node_runs set fal_request_id = $2, inputs = $3, started_at = coalesce(started_at, now())
             where id = $1 and status in ('QUEUED', 'RUNNING')
               and (fal_request_id is null or fal_request_id = $2)
-            returning id
+            returning started_at
             """,
             work.id,
             request_id,
             inputs,
         )
-        if updated is None:
-            return bool(
-                await conn.fetchval(
-                    "select fal_request_id = $2 from public.node_runs where id = $1",
-                    work.id,
-                    request_id,
-                )
+        if started_at is None:
+            started_at = await conn.fetchval(
+                "select started_at from public.node_runs where id = $1 and fal_request_id = $2",
+                work.id,
+                request_id,
             )
-        await conn.execute(
-            "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
-            work.run_id,
-        )
-    return True
+            if started_at is None:
+                return None
+        else:
+            await conn.execute(
+                "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
+                work.run_id,
+            )
+    return dataclasses.replace(work, fal_request_id=request_id, started_at=started_at)
 
 
 async def adopt_orphan(
@@ -186,7 +212,7 @@ async def record_progress(
     """Writes what fal reported and renews the lease. Logs are appended once (fal's count
     of lines already stored guards a resumed request) and capped to the last lines. False
     when the node is no longer active (cancelled elsewhere): stop following it."""
-    async with db.as_service() as conn:
+    async with db.as_service_statement() as conn:
         updated = await conn.fetchval(
             """
             update public.node_runs set status = $2, queue_position = $3,
@@ -216,50 +242,57 @@ async def succeed(
 ) -> Transition:
     """Records outputs, charges the node, and queues every downstream node now ready."""
     async with db.as_service() as conn:
-        await _lock_run(conn, work.run_id)
-        moved = await conn.fetchval(
+        return await succeed_in(conn, work, cost_cents, asset_rows)
+
+
+async def succeed_in(
+    conn: asyncpg.Connection, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
+) -> Transition:
+    """`succeed`, in a transaction the caller holds."""
+    await _lock_run(conn, work.run_id)
+    moved = await conn.fetchval(
+        """
+        update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1, queue_position = null,
+          finished_at = now()
+        where id = $1 and status in ('QUEUED', 'RUNNING') returning id
+        """,
+        work.id,
+        cost_cents,
+    )
+    if moved is None:  # finished elsewhere: its outputs and charge are already recorded
+        return Transition()
+    for asset in asset_rows:
+        await conn.execute(
             """
-            update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1, queue_position = null,
-              finished_at = now()
-            where id = $1 and status in ('QUEUED', 'RUNNING') returning id
+            insert into public.assets (user_id, kind, storage, source_url, storage_path, expires_at, width, height,
+              duration_seconds, content_type, file_size_bytes, model_id, params, run_id, node_run_id, output_index)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            on conflict (node_run_id, output_index) do nothing
             """,
+            work.user_id,
+            asset["kind"],
+            asset["storage"],
+            asset["source_url"],
+            asset.get("storage_path"),
+            asset["expires_at"],
+            asset.get("width"),
+            asset.get("height"),
+            asset.get("duration_seconds"),
+            asset["content_type"],
+            asset.get("file_size_bytes"),
+            work.model_id,
+            work.params,
+            work.run_id,
             work.id,
-            cost_cents,
+            asset["output_index"],
         )
-        if moved is None:  # finished elsewhere: its outputs and charge are already recorded
-            return Transition()
-        for asset in asset_rows:
-            await conn.execute(
-                """
-                insert into public.assets (user_id, kind, storage, source_url, storage_path, expires_at, width, height,
-                  duration_seconds, content_type, file_size_bytes, model_id, params, run_id, node_run_id, output_index)
-                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-                on conflict (node_run_id, output_index) do nothing
-                """,
-                work.user_id,
-                asset["kind"],
-                asset["storage"],
-                asset["source_url"],
-                asset.get("storage_path"),
-                asset["expires_at"],
-                asset.get("width"),
-                asset.get("height"),
-                asset.get("duration_seconds"),
-                asset["content_type"],
-                asset.get("file_size_bytes"),
-                work.model_id,
-                work.params,
-                work.run_id,
-                work.id,
-                asset["output_index"],
-            )
-        charge = await _charge(conn, work, cost_cents)
-        to_send = await _queue_ready(conn, work)
-        await outbox.add(
-            conn, [*outbox.execute(to_send), *outbox.report_usage(_reportable(charge))]
-        )
-        await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *to_send])
+    charge = await _charge(conn, work, cost_cents)
+    to_send = await _queue_ready(conn, work)
+    to_relay = await outbox.add(
+        conn, [*outbox.execute(to_send), *outbox.report_usage(_reportable(charge))]
+    )
+    await _finish_run_if_done(conn, work.run_id)
+    return Transition([work.id, *to_send], to_relay)
 
 
 async def mark_cached(
@@ -281,9 +314,9 @@ async def mark_cached(
             return Transition()
         await ledger.release_node(conn, work.id)
         to_send = await _queue_ready(conn, work)
-        await outbox.add(conn, outbox.execute(to_send))
+        to_relay = await outbox.add(conn, outbox.execute(to_send))
         await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *to_send])
+    return Transition([work.id, *to_send], to_relay)
 
 
 async def fail(
@@ -318,9 +351,9 @@ async def fail(
         )
         for row in skipped:
             await ledger.release_node(conn, row["id"])
-        await outbox.add(conn, outbox.report_usage(_reportable(charge)))
+        to_relay = await outbox.add(conn, outbox.report_usage(_reportable(charge)))
         await _finish_run_if_done(conn, work.run_id)
-    return Transition([work.id, *(r["id"] for r in skipped)])
+    return Transition([work.id, *(r["id"] for r in skipped)], to_relay)
 
 
 async def charge_cancelled(db: Database, work: NodeWork, charge_cents: int) -> Transition:
@@ -339,8 +372,8 @@ async def charge_cancelled(db: Database, work: NodeWork, charge_cents: int) -> T
         if moved is None:
             return Transition()
         charge = await _settle_or_release(conn, work, charge_cents)
-        await outbox.add(conn, outbox.report_usage(_reportable(charge)))
-    return Transition([work.id])
+        to_relay = await outbox.add(conn, outbox.report_usage(_reportable(charge)))
+    return Transition([work.id], to_relay)
 
 
 async def _settle_or_release(
@@ -421,25 +454,26 @@ def _downstream(graph: Graph, node_id: str) -> set[str]:
     return found
 
 
-async def cached_result(db: Database, user_id: uuid.UUID, cache_key: str) -> uuid.UUID | None:
-    """The newest successful node run of this user with the same cache key that still has outputs."""
-    async with db.as_service() as conn:
+async def cached_result(db: Database, work: NodeWork, cache_key: str) -> uuid.UUID | None:
+    """The newest successful node run of this user with the same cache key that still has
+    outputs. When there is none, the key is stored on this node, whose result will be it."""
+    async with db.as_service_statement() as conn:
         found: uuid.UUID | None = await conn.fetchval(
             """
-            select n.id from public.node_runs n
-            where n.user_id = $1 and n.cache_key = $2 and n.status = 'SUCCEEDED'
-              and exists (select from public.assets a where a.node_run_id = n.id
-                          and (a.expires_at is null or a.expires_at > now()))
-            order by n.finished_at desc limit 1
+            with hit as (
+              select n.id from public.node_runs n
+              where n.user_id = $1 and n.cache_key = $2 and n.status = 'SUCCEEDED'
+                and exists (select from public.assets a where a.node_run_id = n.id
+                            and (a.expires_at is null or a.expires_at > now()))
+              order by n.finished_at desc limit 1
+            ), keyed as (
+              update public.node_runs set cache_key = $2
+              where id = $3 and not exists (select from hit) returning id
+            )
+            select (select id from hit)
             """,
-            user_id,
+            work.user_id,
             cache_key,
+            work.id,
         )
     return found
-
-
-async def set_cache_key(db: Database, work: NodeWork, cache_key: str) -> None:
-    async with db.as_service() as conn:
-        await conn.execute(
-            "update public.node_runs set cache_key = $2 where id = $1", work.id, cache_key
-        )
