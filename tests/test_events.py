@@ -138,6 +138,58 @@ async def test_one_read_per_notice_reaches_every_local_subscriber_of_that_run_on
         await until(lambda: hub.run_count == 0, what="per-run entries are released")
 
 
+async def test_a_change_during_a_new_subscribers_snapshot_still_reaches_it(
+    live: LiveServer, alice: User, test_redis_url: str
+) -> None:
+    """The node finishes while the hub reads a joining subscriber's snapshot, after the read
+    saw the node's row: the snapshot is stale, so the notice that arrived meanwhile must
+    still be delivered, or the stream would wait forever for a change already made."""
+    db = live.runtime.db
+    run, nodes = await make_run(db, alice.id)
+    async with hub_on(test_redis_url, db) as (hub, redis), db.pool.acquire() as blocker:
+        # The snapshot reads the run, then its nodes, then their outputs: holding the
+        # outputs' table stops it after it has read the nodes.
+        blocking = blocker.transaction()
+        await blocking.start()
+        released = False
+        await blocker.execute("lock table public.assets in access exclusive mode")
+        try:
+            async with hub.subscribe(run) as joining:
+                await until(lambda: hub.reads == 1, what="the hub is reading the snapshot")
+                async with db.pool.acquire() as conn:
+                    await until_blocked_on_assets(conn)
+                await set_node(db, nodes[1], "SUCCEEDED", 1.0)
+                await publish(redis, run, nodes[1])
+                await until(lambda: hub.received >= 1, what="the notice reached the hub")
+                released = True
+                await blocking.rollback()
+                snapshot = await asyncio.wait_for(joining.get(), 5)
+                assert snapshot is not None and snapshot.snapshot
+                statuses = {n.node_id: n.status for n in snapshot.state.node_runs}
+                if statuses["n1"] != "SUCCEEDED":  # stale, as intended: the change follows
+                    update = await asyncio.wait_for(joining.get(), 5)
+                    assert update is not None and update.node_run is not None
+                    assert (update.node_run.node_id, update.node_run.status) == (
+                        "n1",
+                        "SUCCEEDED",
+                    )
+        finally:
+            if not released:
+                await blocking.rollback()
+
+
+async def until_blocked_on_assets(conn: Any) -> None:
+    """Waits until some backend waits for a lock on public.assets (the hub's read)."""
+    async with asyncio.timeout(10):
+        while not await conn.fetchval(
+            """
+            select exists (select from pg_locks l join pg_class c on c.oid = l.relation
+                           where c.relname = 'assets' and not l.granted)
+            """
+        ):
+            await asyncio.sleep(0.01)
+
+
 async def test_a_subscriber_that_falls_behind_is_told_so_and_dropped(
     live: LiveServer, alice: User, test_redis_url: str
 ) -> None:

@@ -152,6 +152,7 @@ class EventHub:
         self._ready = asyncio.Event()
         self.connected = False
         self.malformed = 0
+        self.received = 0
         self.reads = 0
         # Bumped whenever every stream is ended; a read begun before cannot be trusted after.
         self._epoch = 0
@@ -214,8 +215,11 @@ class EventHub:
             self.malformed += 1
             log.warning("event hub skipped a malformed message", exc_info=True)
             return
+        self.received += 1
         run = self._runs.get(notice.run_id)
-        if run is None or not run.subscribers:
+        # Kept while a read is under way even if it only serves joining subscribers: their
+        # snapshot may have read the run before this change, which they would never see.
+        if run is None or (run.empty and run.task is None):
             return
         run.notices[notice] = None
         self._wake(notice.run_id, run)
