@@ -64,7 +64,7 @@ class Context:
     async def _authenticate(self, token: str) -> Viewer:
         if api_keys.is_api_key(token):
             return await api_keys.authenticate(self.runtime.db, token)
-        claims = await self.runtime.verifier.verify(token)
+        claims = await self.runtime.verifier.verify_cached(token)
         return await viewer_from_claims(self.runtime.db, claims)
 
     async def admin_access(self) -> AdminAccess:

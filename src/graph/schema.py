@@ -21,13 +21,14 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from graph.admin import AdminMutation, AdminQuery
 from graph.api_keys import ApiKeyMutation, ApiKeyQuery
 from graph.cost import QueryCost
 from graph.errors import code_errors
+from graph.execution import CachedNames, PlainFieldExecution, lean_resolvers
 from graph.input_sizes import check_inputs
 from graph.mutations import Mutation as CoreMutation
 from graph.queries import Query as CoreQuery
@@ -97,7 +98,7 @@ class OperationRules(SchemaExtension):
         yield
 
 
-class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecution(PlainFieldExecution):
     """Executes a `runEvents` event once per (document, variables) in this process: every
     subscriber of a run receives the same RunEvent object, and those that sent the same
     operation get the same result, so per subscriber only serialization remains.
@@ -152,13 +153,16 @@ def build_schema(
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: OperationRules(manifest=manifest, open_documents=open_documents, mask=mask_errors)
     ]
-    return LatticeSchema(
+    schema = LatticeSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=SharedEventExecution,
+        config=StrawberryConfig(name_converter=CachedNames()),
     )
+    lean_resolvers(schema)
+    return schema
 
 
 def export_sdl() -> str:

@@ -77,11 +77,11 @@ class Asset:
         found = await loaders.source_image.load(self.record.node_run_id)
         return Asset.of(found) if found else None
 
-    @strawberry.field(
+    # An attribute, not a resolver: a gallery page reads it 50 times, and a plain attribute
+    # completes without Strawberry's per-call resolver machinery (graph/execution.py).
+    node_run_id: strawberry.ID | None = strawberry.field(
         description="The id of the node (in its run's workflow) that made this asset."
     )
-    def node_run_id(self) -> strawberry.ID | None:
-        return strawberry.ID(str(self.record.node_run_id)) if self.record.node_run_id else None
 
     @classmethod
     def of(cls, record: AssetRecord) -> Asset:
@@ -98,6 +98,7 @@ class Asset:
             model_id=strawberry.ID(record.model_id),
             params=JSON(record.params),
             created_at=record.created_at,
+            node_run_id=strawberry.ID(str(record.node_run_id)) if record.node_run_id else None,
         )
 
 

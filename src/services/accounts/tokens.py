@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,10 @@ MIN_REFETCH_SECONDS = 10.0
 # Supabase issues access tokens for an hour by default; one valid for longer than a day was
 # not issued for a session (a leaked signing key, or a token minted to live forever).
 MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
+# verify_cached: how long a verified token is taken on trust (never past its `exp`, and
+# only while the key that verified it is still the JWKS's current one), and how many are kept.
+VERIFIED_TOKEN_SECONDS = 60.0
+VERIFIED_TOKENS_KEPT = 1024
 # One answer for every refusal: which check failed helps only someone forging tokens.
 REFUSED = "The access token is invalid or has expired; sign in again"
 
@@ -46,18 +51,61 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = asyncio.Lock()
+        # verify_cached's tokens: raw token -> (trusted until, kid, key, claims).
+        self._verified: OrderedDict[str, tuple[float, str | None, Any, dict[str, Any]]] = (
+            OrderedDict()
+        )
 
     async def verify(self, token: str) -> dict[str, Any]:
+        claims, _kid, _key = await self._verify(token)
+        return claims
+
+    async def verify_cached(self, token: str) -> dict[str, Any]:
+        """verify(), remembering the tokens that passed: a client sends the same token with
+        every request for an hour, and checking an ES256 signature is a good part of a small
+        query's CPU. A remembered token is taken without its signature checked again until
+        its `exp` or for VERIFIED_TOKEN_SECONDS, whichever is first, and only while the key
+        that verified it is still the current one: a JWKS refresh (the TTL, or a rotation
+        seen through an unknown kid) drops every remembered token, so a retired key's tokens
+        are refused as soon as verify() would refuse them. At most VERIFIED_TOKENS_KEPT are
+        kept, the least recently used dropped first."""
+        now = time.time()
+        found = self._verified.get(token)
+        if found is not None:
+            until, kid, key, claims = found
+            if now < until and self._is_current(kid, key):
+                self._verified.move_to_end(token)
+                return dict(claims)
+            del self._verified[token]
+        claims, kid, key = await self._verify(token)
+        until = min(float(claims["exp"]), now + VERIFIED_TOKEN_SECONDS)
+        self._verified[token] = (until, kid, key, dict(claims))
+        while len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _is_current(self, kid: str | None, key: Any) -> bool:
+        if kid is None:  # HS256: the configured secret
+            return key is self._hs256_secret
+        fresh = time.monotonic() - self._fetched_at <= JWKS_TTL_SECONDS
+        return fresh and self._keys.get(kid) is key
+
+    async def _verify(self, token: str) -> tuple[dict[str, Any], str | None, Any]:
+        """The token's claims, and the kid and key that verified it (no kid for HS256)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise _refused() from exc
         alg = header.get("alg")
         key: Any
+        jwk: Any
+        kid: str | None = None
         if alg in ASYMMETRIC:
-            key = (await self._key(str(header.get("kid")), alg)).key
+            kid = str(header.get("kid"))
+            jwk = await self._key(kid, alg)
+            key = jwk.key
         elif alg == "HS256" and self._hs256_secret:
-            key = self._hs256_secret
+            key = jwk = self._hs256_secret
         else:
             raise _refused()
         try:
@@ -79,7 +127,7 @@ class TokenVerifier:
             or exp - time.time() > MAX_TOKEN_LIFETIME_SECONDS
         ):
             raise _refused()
-        return claims
+        return claims, kid, jwk
 
     async def _key(self, kid: str, alg: str) -> jwt.PyJWK:
         key = self._keys.get(kid)
