@@ -81,6 +81,12 @@ async def cpu_seconds(stack: Stack, db: asyncpg.Connection) -> dict[str, float]:
     )
     found["postgres"] = sum(bench_stack.usage(r["pid"]).cpu_seconds for r in backends)
     found["bench"] = sum(os.times()[:2])
+    # Not CPU: the database's transactions, counted the same way.
+    found["transactions"] = float(
+        await db.fetchval(
+            "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()"
+        )
+    )
     return found
 
 
@@ -290,10 +296,14 @@ def cpu_per_node(directs: list[Round], lattices: list[Round]) -> str:
     lines = []
     for rounds in (directs, lattices):
         nodes = sum(len(r.latencies) for r in rounds) or 1
-        names = sorted({n for r in rounds for n in r.cpu})
+        names = sorted({n for r in rounds for n in r.cpu} - {"transactions"})
         spent = {n: sum(r.cpu.get(n, 0.0) for r in rounds) * 1000 / nodes for n in names}
         parts = "  ".join(f"{n} {v:5.1f}" for n, v in spent.items() if v >= 0.05)
-        lines.append(f"    {rounds[0].kind:<8} {parts}  total {sum(spent.values()):5.1f}")
+        transactions = sum(r.cpu.get("transactions", 0.0) for r in rounds) / nodes
+        lines.append(
+            f"    {rounds[0].kind:<8} {parts}  total {sum(spent.values()):5.1f}"
+            f"  (PostgreSQL transactions per node {transactions:.1f})"
+        )
     return "\n".join(lines)
 
 

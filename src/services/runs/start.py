@@ -249,9 +249,11 @@ async def _rate_limit(engine: Engine, viewer: Viewer) -> None:
     window = int(time.time() // 60)
     key = f"lattice:rate:runs:{viewer.id}:{window}"
     try:
-        count = await engine.redis.incr(key)
-        if count == 1:
-            await engine.redis.expire(key, 120)
+        # One round trip: the window's key lives two minutes past its latest run.
+        async with engine.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
     except (RedisError, OSError) as exc:
         raise Unavailable("Runs cannot start for a moment; try again shortly") from exc
     if count > engine.settings.RUNS_PER_MINUTE:
