@@ -42,6 +42,7 @@ from graph.errors import coded
 from graph.memory import MemoryReturn
 from graph.trusted_documents import PersistedQueryNotFound, is_trusted, untrusted
 from services.accounts import api_keys
+from services.platform import fast_json
 from services.platform.errors import Unauthenticated
 from services.runtime import Runtime
 
@@ -153,6 +154,10 @@ class LatticeGraphQL(GraphQL[Context, None]):
         # Sockets being closed because their token expired.
         self._expiring: set[asyncio.Task[None]] = set()
         self._memory = MemoryReturn()
+
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: bytes would go out over WebSockets as binary frames.
+        return fast_json.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         try:

@@ -18,6 +18,8 @@ from urllib.parse import urlparse
 
 import asyncpg
 
+from services.platform import fast_json
+
 log = logging.getLogger(__name__)
 SLOW_QUERY_SECONDS = 0.25
 
@@ -42,7 +44,7 @@ async def connect(dsn: str, *, max_size: int = 10) -> Database:
     async def init(conn: asyncpg.Connection) -> None:
         for kind in ("json", "jsonb"):
             await conn.set_type_codec(
-                kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+                kind, encoder=fast_json.dumps, decoder=fast_json.loads, schema="pg_catalog"
             )
         conn.add_query_logger(stats)
 
