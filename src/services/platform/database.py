@@ -69,6 +69,16 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     connection)."""
 
 
+async def as_service_from_here(conn: asyncpg.Connection) -> None:
+    """In an `as_user` transaction: the statements that follow run as the owner, as in
+    `as_service`, so a request can check under row-level security and then write what it
+    checked in one transaction. (The role goes back to the session's own, which is always
+    allowed; the viewer's claims are cleared.)"""
+    await conn.execute(
+        "select set_config('role', 'none', true), set_config('request.jwt.claims', '', true)"
+    )
+
+
 class Database:
     def __init__(self, pool: asyncpg.Pool, stats: QueryStats) -> None:
         self.pool = pool

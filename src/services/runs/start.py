@@ -14,6 +14,7 @@ from services.admin.platform import check_models_enabled
 from services.assets.url_safety import check_public_https_url, image_hosts
 from services.billing import ledger
 from services.billing.pricing import estimate
+from services.platform.database import as_service_from_here
 from services.platform.errors import (
     NotFound,
     RateLimited,
@@ -65,9 +66,11 @@ async def start_run(
         _check_reroll(graph, reroll)
         await _check_given_inputs(conn, graph, selected, engine.settings.SUPABASE_URL)
         decided = await reuse.plan(conn, graph, workflow_id, selected, reroll or ())
-    await _rate_limit(engine, viewer)
-    quote = estimate(graph, only=decided.to_run)
-    async with engine.db.as_service() as conn:
+        await _rate_limit(engine, viewer)
+        quote = estimate(graph, only=decided.to_run)
+        # What was read and checked as the viewer, the run is written from as the service
+        # (ledger, platform limits), in the same transaction.
+        await as_service_from_here(conn)
         # `viewer.role` is ADMIN only with admin powers on this request (network and MFA).
         account = await ledger.lock_account(conn, viewer.id, admin_powers=viewer.role == Role.ADMIN)
         await check_models_enabled(conn, {n.model_id for n in graph.nodes if n.id in selected})
