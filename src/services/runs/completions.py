@@ -26,21 +26,22 @@ async def request_finished(
     """True when this is news (a node was waiting on the request)."""
     result = carried_result(webhook)
     async with engine.db.as_service() as conn:
-        found = await transitions.active_with_request(conn, request_id)
-        if found is None and node_run_id is not None:
-            found = await transitions.adopt_orphan(conn, node_run_id, request_id)
-        if found is None:
+        work = await transitions.waiting_on_request(conn, request_id)
+        if (
+            work is None
+            and node_run_id is not None
+            and await transitions.adopt_orphan(conn, node_run_id, request_id)
+        ):
+            work = await transitions.load_in(conn, node_run_id)
+        if work is None:
             return False
         if not await first_delivery(conn, "fal", request_id, "request.completed"):
-            return False
-        work = await transitions.load_in(conn, found)
-        if work is None:
             return False
         assets = output_assets(work, result, engine.settings.TEMPORARY_ASSET_DAYS) if result else []
         if assets and all(a["kind"] == "IMAGE" for a in assets):
             transition = await transitions.succeed_in(conn, work, cost_of(work), assets)
         else:
-            await outbox.add(conn, [outbox.complete(found, result)])
+            await outbox.add(conn, [outbox.complete(work.id, result)])
             transition = Transition(to_relay=True)
     if transition.to_relay:
         await engine.relay()

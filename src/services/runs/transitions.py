@@ -91,16 +91,14 @@ async def load_in(conn: asyncpg.Connection, node_run_id: uuid.UUID) -> NodeWork 
     return work_of(row) if row else None
 
 
-async def active_with_request(conn: asyncpg.Connection, request_id: str) -> uuid.UUID | None:
+async def waiting_on_request(conn: asyncpg.Connection, request_id: str) -> NodeWork | None:
     """The node waiting on this fal request, if one still is."""
-    found: uuid.UUID | None = await conn.fetchval(
-        """
-        select id from public.node_runs
-        where fal_request_id = $1 and status in ('QUEUED', 'RUNNING')
-        """,
+    row = await conn.fetchrow(
+        f"select {WORK_COLUMNS} from public.node_runs n join public.runs r on r.id = n.run_id"
+        " where n.fal_request_id = $1 and n.status in ('QUEUED', 'RUNNING')",
         request_id,
     )
-    return found
+    return work_of(row) if row else None
 
 
 async def claim_to_submit(
