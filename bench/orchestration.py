@@ -33,6 +33,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,8 @@ class Round:
     # CPU seconds spent during the round, by process (the stack's, its database backends',
     # and this benchmark's own clients).
     cpu: dict[str, float] = field(default_factory=dict)
+    # PostgreSQL transactions on the stack's database during the round.
+    transactions: float = 0.0
 
     @property
     def throughput(self) -> float:
@@ -81,17 +84,25 @@ async def cpu_seconds(stack: Stack, db: asyncpg.Connection) -> dict[str, float]:
     )
     found["postgres"] = sum(bench_stack.usage(r["pid"]).cpu_seconds for r in backends)
     found["bench"] = sum(os.times()[:2])
-    # Not CPU: the database's transactions, counted the same way.
-    found["transactions"] = float(
+    return found
+
+
+async def transactions_so_far(db: asyncpg.Connection) -> float:
+    return float(
         await db.fetchval(
             "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()"
         )
     )
-    return found
 
 
-def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {name: after[name] - before.get(name, 0.0) for name in after}
+async def accounted(stack: Stack, db: asyncpg.Connection, work: Awaitable[Round]) -> Round:
+    """Runs a round, charging it the CPU and PostgreSQL transactions spent meanwhile."""
+    cpu, transactions = await cpu_seconds(stack, db), await transactions_so_far(db)
+    measured = await work
+    after = await cpu_seconds(stack, db)
+    measured.cpu = {name: after[name] - cpu.get(name, 0.0) for name in after}
+    measured.transactions = await transactions_so_far(db) - transactions
+    return measured
 
 
 # --- direct: fal-client only -----------------------------------------------------------
@@ -239,6 +250,13 @@ async def where_runs_stand(db: asyncpg.Connection, workflow_ids: list[str]) -> d
     return {r["state"]: r["n"] for r in rows}
 
 
+async def settled(db: asyncpg.Connection, work: Awaitable[Round]) -> Round:
+    """The round, once what it caused has drained (so its cost is all counted)."""
+    measured = await work
+    await settle(db)
+    return measured
+
+
 async def settle(db: asyncpg.Connection) -> None:
     """Waits until no node is in flight and the outbox is empty (duplicate completions from
     webhook + follower have drained), so rounds do not overlap."""
@@ -296,10 +314,10 @@ def cpu_per_node(directs: list[Round], lattices: list[Round]) -> str:
     lines = []
     for rounds in (directs, lattices):
         nodes = sum(len(r.latencies) for r in rounds) or 1
-        names = sorted({n for r in rounds for n in r.cpu} - {"transactions"})
+        names = sorted({n for r in rounds for n in r.cpu})
         spent = {n: sum(r.cpu.get(n, 0.0) for r in rounds) * 1000 / nodes for n in names}
         parts = "  ".join(f"{n} {v:5.1f}" for n, v in spent.items() if v >= 0.05)
-        transactions = sum(r.cpu.get("transactions", 0.0) for r in rounds) / nodes
+        transactions = sum(r.transactions for r in rounds) / nodes
         lines.append(
             f"    {rounds[0].kind:<8} {parts}  total {sum(spent.values()):5.1f}"
             f"  (PostgreSQL transactions per node {transactions:.1f})"
@@ -333,14 +351,11 @@ async def run(args: argparse.Namespace) -> int:
             directs, lattices = [], []
             for _ in range(args.rounds):
                 pairs = await bench_stack.create_workflows(http, tokens, concurrency)
-                before = await cpu_seconds(stack, db)
-                directs.append(await direct_round(client, concurrency))
-                directs[-1].cpu = cpu_spent(before, await cpu_seconds(stack, db))
+                directs.append(await accounted(stack, db, direct_round(client, concurrency)))
                 print("  " + describe(directs[-1]), flush=True)
-                before = await cpu_seconds(stack, db)
-                lattices.append(await lattice_round(stack, http, db, pairs))
-                await settle(db)
-                lattices[-1].cpu = cpu_spent(before, await cpu_seconds(stack, db))
+                lattices.append(
+                    await accounted(stack, db, settled(db, lattice_round(stack, http, db, pairs)))
+                )
                 print("  " + describe(lattices[-1]), flush=True)
                 stack.check_alive()
             direct_all = [v for r in directs for v in r.latencies]
