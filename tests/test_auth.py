@@ -259,22 +259,29 @@ async def test_hs256_and_rs256_tokens_verify_when_configured() -> None:
         await task
 
 
+def transport_ws(live: LiveServer) -> Any:
+    """A graphql-transport-ws connection to the API (use with `async with`)."""
+    return websockets.connect(
+        live.base_url.replace("http", "ws") + "/graphql",
+        subprotocols=[websockets.Subprotocol("graphql-transport-ws")],
+    )
+
+
+async def init(ws: Any, token: str) -> dict[str, Any]:
+    """Sends connection_init with the token; returns the server's answer."""
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
+    answer: dict[str, Any] = json.loads(await ws.recv())
+    return answer
+
+
 async def test_websocket_accepts_a_valid_token_and_closes_4403_on_a_bad_one(
     live: LiveServer, alice: User
 ) -> None:
-    url = live.base_url.replace("http", "ws") + "/graphql"
-    async with websockets.connect(
-        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
-    ) as ws:
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {alice.token}"}}
-            )
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-    async with websockets.connect(
-        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
-    ) as ws:
+    async with transport_ws(live) as ws:
+        assert (await init(ws, alice.token))["type"] == "connection_ack"
+    async with transport_ws(live) as ws:
         await ws.send(
             json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
         )
@@ -292,23 +299,13 @@ async def test_a_websocket_must_send_connection_init_in_time_and_then_stays_open
         if isinstance(r, WebSocketRoute) and r.path == "/graphql"
     )
     monkeypatch.setattr(view, "connection_init_wait_timeout", timedelta(seconds=0.5))
-    url = live.base_url.replace("http", "ws") + "/graphql"
-    async with websockets.connect(
-        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
-    ) as ws:
+    async with transport_ws(live) as ws:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
     # Initialised in time: the timeout, cancelled, never closes the socket afterwards.
-    async with websockets.connect(
-        url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
-    ) as ws:
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {alice.token}"}}
-            )
-        )
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
+    async with transport_ws(live) as ws:
+        assert (await init(ws, alice.token))["type"] == "connection_ack"
         await asyncio.sleep(1.0)
         await ws.send(json.dumps({"type": "ping"}))
         assert json.loads(await asyncio.wait_for(ws.recv(), timeout=5))["type"] == "pong"
