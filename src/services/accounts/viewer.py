@@ -67,7 +67,7 @@ async def viewer_from_claims(db: Database, claims: dict[str, Any]) -> Viewer:
     except (KeyError, ValueError) as exc:
         raise Unauthenticated("The access token has no valid subject") from exc
     email = claims.get("email") or None
-    async with db.as_service() as conn:
+    async with db.as_service_statement() as conn:
         row = await conn.fetchrow(
             """
             with created as (

@@ -231,8 +231,7 @@ class EventHub:
     async def _read(self, run_id: uuid.UUID) -> RunState | None:
         assert self._db is not None, "an EventHub that reads runs needs the database"
         self.reads += 1
-        # Three statements, each with its own snapshot as in any READ COMMITTED transaction,
-        # so a transaction around them would only add its BEGIN and COMMIT.
+        # One statement, atomic by itself: no BEGIN and COMMIT around it.
         async with self._db.as_service_statement() as conn:
             return await run_state(conn, run_id)
 

@@ -15,6 +15,7 @@ import asyncpg
 from services.accounts.viewer import Viewer
 from services.assets import gallery
 from services.assets.gallery import AssetRecord
+from services.platform import fast_json
 from services.platform.database import Database
 from services.platform.pagination import Page, PageRequest
 
@@ -191,28 +192,42 @@ class RunState:
         return self.outputs.get(node_run.cached_from or node_run.id, ())
 
 
+_NODE_RUN_NAMES = tuple(c.strip() for c in NODE_RUN_COLUMNS.split(","))
+_ASSET_NAMES = tuple(c.strip() for c in gallery.COLUMNS.split(","))
+# jsonb inside a row arrives in its binary form, which the pool's json codec does not
+# read: it is sent as text and decoded here.
+_ASSET_ROW = ", ".join(f"{c}::text" if c == "params" else c for c in _ASSET_NAMES)
+# The run, its node runs in order and their outputs (a cached node run's are those of the
+# node run it reused) in one statement: one round trip per read, which the event hub makes
+# for every change of a watched run. Node runs and assets come back as arrays of anonymous
+# rows, decoded by position.
+RUN_STATE = f"""
+select {RUN_COLUMNS},
+  array(select row({NODE_RUN_COLUMNS}) from public.node_runs where run_id = $1
+        order by created_at, node_id) as node_runs,
+  array(select row({_ASSET_ROW}) from public.assets
+        where node_run_id in (select coalesce(cached_from, id) from public.node_runs where run_id = $1)
+        order by output_index) as assets
+from public.runs where id = $1
+"""
+
+
 async def run_state(conn: asyncpg.Connection, run_id: uuid.UUID) -> RunState | None:
-    """The run with everything `runEvents` shows, in three statements on `conn` (whoever
+    """The run with everything `runEvents` shows, in one statement on `conn` (whoever
     opened it decides who is reading: the service for the hub)."""
-    row = await conn.fetchrow(f"select {RUN_COLUMNS} from public.runs where id = $1", run_id)
+    row = await conn.fetchrow(RUN_STATE, run_id)
     if row is None:
         return None
     node_runs = tuple(
-        NodeRunRecord.from_row(r)
-        for r in await conn.fetch(
-            f"select {NODE_RUN_COLUMNS} from public.node_runs where run_id = $1"
-            " order by created_at, node_id",
-            run_id,
-        )
+        NodeRunRecord.from_row(dict(zip(_NODE_RUN_NAMES, r, strict=True)))
+        for r in row["node_runs"]
     )
-    sources = list(dict.fromkeys(n.cached_from or n.id for n in node_runs))
     grouped: dict[uuid.UUID, list[AssetRecord]] = defaultdict(list)
-    if sources:
-        for r in await conn.fetch(
-            f"select {gallery.COLUMNS} from public.assets where node_run_id = any($1)"
-            " order by output_index",
-            sources,
-        ):
-            grouped[r["node_run_id"]].append(AssetRecord.from_row(r))
+    for r in row["assets"]:
+        fields = dict(zip(_ASSET_NAMES, r, strict=True))
+        fields["params"] = fast_json.loads(fields["params"])
+        asset = AssetRecord.from_row(fields)
+        assert asset.node_run_id is not None  # selected by it
+        grouped[asset.node_run_id].append(asset)
     outputs = MappingProxyType({k: tuple(v) for k, v in grouped.items()})
     return RunState(RunRecord.from_row(row), node_runs, outputs)
