@@ -216,6 +216,43 @@ async def test_user_transactions_run_as_the_api_role_with_the_claims(
     assert await live.runtime.db.pool.fetchval("select current_user") != "lattice_api_user"
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "O'Brien",
+        "back\\slash\\' or 1=1 --",
+        "'); select set_config('role', 'postgres', true); --",
+        "Zoë 日本 \u2028",
+    ],
+)
+async def test_claims_reach_the_database_exactly_whatever_they_hold(
+    live: LiveServer, alice: User, name: str
+) -> None:
+    """Claims are set in the same round trip as BEGIN, as a quoted constant: text a user
+    chose (metadata in their token) arrives unchanged and cannot step out of it."""
+    viewer = await viewer_from_claims(live.runtime.db, {"sub": alice.id})
+    claims = {**viewer.claims, "user_metadata": {"name": name}}
+    async with live.runtime.db.as_user(claims) as conn:
+        role, uid, jwt = await conn.fetchrow("select current_user, auth.uid(), auth.jwt()")
+    assert (role, str(uid)) == ("lattice_api_user", alice.id)
+    assert (json.loads(jwt) if isinstance(jwt, str) else jwt)["user_metadata"]["name"] == name
+
+
+async def test_a_failed_user_transaction_is_rolled_back_and_its_connection_reused(
+    live: LiveServer, alice: User
+) -> None:
+    created = await alice.data(CREATE, input={"name": "kept", "nodes": [flux_node()], "edges": []})
+    workflow_id = uuid.UUID(created["createWorkflow"]["id"])
+    viewer = await viewer_from_claims(live.runtime.db, {"sub": alice.id})
+    with pytest.raises(RuntimeError):
+        async with live.runtime.db.as_user(viewer.claims) as conn:
+            await conn.execute("update workflows set name = 'lost' where id = $1", workflow_id)
+            raise RuntimeError("the resolver failed after writing")
+    async with live.runtime.db.as_user(viewer.claims) as conn:
+        assert await conn.fetchval("select name from workflows where id = $1", workflow_id) == "kept"
+    assert await live.runtime.db.pool.fetchval("select current_user") != "lattice_api_user"
+
+
 async def test_saving_through_the_api_runs_under_rls(live: LiveServer, alice: User) -> None:
     created = await alice.data(CREATE, input={"name": "mine", "nodes": [flux_node()], "edges": []})
     async with live.runtime.db.as_service() as conn:

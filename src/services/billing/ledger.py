@@ -193,43 +193,62 @@ async def period_totals(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[i
     return int(row["usage"]), int(row["reserved"]), int(row["granted"])
 
 
+def settle_ctes(nodes: str, cents: str, period: str) -> str:
+    """The common table expressions that settle node runs, for a statement that has the
+    `id, user_id, run_id` of each in the expression `nodes`: `charged` charges `cents` (to
+    the payer and month of the reservation, else `period` and the platform) and returns each
+    new charge's `id, payer`; `released` gives back the reservation. Safe to repeat."""
+    return f"""
+    charged as (
+      insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period,
+                                        idempotency_key, payer)
+      select n.user_id, n.run_id, n.id, 'CHARGE', {cents},
+             coalesce(r.period, {period}), 'charge:' || n.id, coalesce(r.payer, 'PLATFORM')
+      from {nodes} n
+      left join public.credit_ledger r on r.idempotency_key = 'reserve:' || n.id
+      on conflict (idempotency_key) do nothing
+      returning id, payer
+    ), {released_cte(nodes)}"""
+
+
+def released_cte(nodes: str) -> str:
+    """`released`: gives back what was reserved for the node runs whose `id` is in `nodes`
+    (in the period it was reserved in)."""
+    return f"""released as (
+      insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period,
+                                        idempotency_key, payer)
+      select r.user_id, r.run_id, r.node_run_id, 'RELEASE', r.amount_cents, r.period,
+             'release:' || r.node_run_id, r.payer
+      from {nodes} n join public.credit_ledger r on r.idempotency_key = 'reserve:' || n.id
+      on conflict (idempotency_key) do nothing
+    )"""
+
+
+SETTLE_NODE = f"""
+with node as (select id, user_id, run_id from public.node_runs where id = $1),
+{settle_ctes("node", "$2", "$3")}
+select id, payer from charged
+"""
+
+
 async def settle_node(
     conn: asyncpg.Connection, node_run_id: uuid.UUID, cost_cents: int
 ) -> int | None:
     """Charges what the node cost (to the payer and month of its reservation) and releases
     the reservation; safe to repeat. Returns the charge's ledger id when Stripe must hear
     of it."""
-    charge = await conn.fetchrow(
-        """
-        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period,
-                                          idempotency_key, payer)
-        select n.user_id, n.run_id, n.id, 'CHARGE', $2,
-               coalesce(r.period, $3), 'charge:' || n.id, coalesce(r.payer, 'PLATFORM')
-        from public.node_runs n
-        left join public.credit_ledger r on r.idempotency_key = 'reserve:' || n.id
-        where n.id = $1
-        on conflict (idempotency_key) do nothing
-        returning id, payer
-        """,
-        node_run_id,
-        cost_cents,
-        current_period(),
-    )
-    await release_node(conn, node_run_id)
-    if charge is None or charge["payer"] != "STRIPE":
-        return None
-    return int(charge["id"])
+    charge = await conn.fetchrow(SETTLE_NODE, node_run_id, cost_cents, current_period())
+    return stripe_charge(charge["id"], charge["payer"]) if charge else None
+
+
+def stripe_charge(charge_id: int | None, payer: str | None) -> int | None:
+    """A new charge's id (from `charged`) when Stripe must hear of it."""
+    return int(charge_id) if charge_id is not None and payer == "STRIPE" else None
+
+
+RELEASE_NODE = f"with node as (select $1::uuid as id), {released_cte('node')} select"
 
 
 async def release_node(conn: asyncpg.Connection, node_run_id: uuid.UUID) -> None:
     """Gives back what was reserved for a node (in the period it was reserved in)."""
-    await conn.execute(
-        """
-        insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents, period,
-                                          idempotency_key, payer)
-        select user_id, run_id, node_run_id, 'RELEASE', amount_cents, period, 'release:' || node_run_id, payer
-        from public.credit_ledger where idempotency_key = 'reserve:' || $1::uuid
-        on conflict (idempotency_key) do nothing
-        """,
-        node_run_id,
-    )
+    await conn.execute(RELEASE_NODE, node_run_id)

@@ -9,6 +9,7 @@ service does on a user's behalf after checking it (billing, recording what worke
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -69,6 +70,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     connection)."""
 
 
+def sql_literal(text: str) -> str:
+    """`text` as a string constant. The E'' form reads backslashes as escapes whatever
+    `standard_conforming_strings` says, so both they and quotes are doubled."""
+    if "\x00" in text:
+        raise ValueError("a string constant cannot hold NUL")
+    return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 async def as_service_from_here(conn: asyncpg.Connection) -> None:
     """In an `as_user` transaction: the statements that follow run as the owner, as in
     `as_service`, so a request can check under row-level security and then write what it
@@ -89,13 +98,22 @@ class Database:
 
     @asynccontextmanager
     async def as_user(self, claims: Mapping[str, Any]) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
+            # BEGIN and the viewer's settings in one round trip: the simple query protocol
+            # carries both, and takes no parameters, so the claims go in as a literal.
             await conn.execute(
-                "select set_config('role', 'lattice_api_user', true),"
-                " set_config('request.jwt.claims', $1, true)",
-                json.dumps(dict(claims)),
+                "begin; select set_config('role', 'lattice_api_user', true),"
+                f" set_config('request.jwt.claims', {sql_literal(json.dumps(dict(claims)))}, true)"
             )
-            yield conn
+            try:
+                yield conn
+            except BaseException:
+                # Should this fail too (a broken connection), releasing the connection rolls
+                # back or discards it.
+                with contextlib.suppress(Exception):
+                    await conn.execute("rollback")
+                raise
+            await conn.execute("commit")
 
     @asynccontextmanager
     async def as_service(self) -> AsyncIterator[asyncpg.Connection]:

@@ -19,7 +19,7 @@ import asyncpg
 from services.billing import ledger
 from services.platform.database import Database
 from services.runs import outbox
-from services.runs.status import DONE_OK, TERMINAL_NODE, NodeStatus
+from services.runs.status import DONE_OK, OPEN_NODE, TERMINAL_NODE, NodeStatus
 from services.workflows.graph import Graph
 
 TERMINAL = TERMINAL_NODE
@@ -243,53 +243,80 @@ async def succeed(
         return await succeed_in(conn, work, cost_cents, asset_rows)
 
 
+# Succeeding a node in one statement, under the run's lock: the node (only while it is
+# still active), its outputs, the run's cost and the ledger, then what the rest of the run
+# looks like. That last part is read in the same snapshot, taken under the lock: the other
+# nodes' statuses cannot have moved since, except between QUEUED and RUNNING (both active),
+# which no transition needs the lock for.
+SUCCEED = f"""
+with moved as (
+  update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1,
+    queue_position = null, finished_at = now()
+  where id = $1 and status in ('QUEUED', 'RUNNING')
+  returning id, user_id, run_id, model_id, params
+), outputs as (
+  insert into public.assets (user_id, kind, storage, source_url, storage_path, expires_at, width,
+    height, duration_seconds, content_type, file_size_bytes, model_id, params, run_id, node_run_id,
+    output_index)
+  select m.user_id, a.kind, a.storage, a.source_url, a.storage_path, a.expires_at, a.width,
+    a.height, a.duration_seconds, a.content_type, a.file_size_bytes, m.model_id, m.params, m.run_id,
+    m.id, a.output_index
+  from moved m, unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+                       $9::int[], $10::int[], $11::real[], $12::text[], $13::bigint[], $14::int[])
+    as a(kind, storage, source_url, storage_path, expires_at, width, height, duration_seconds,
+         content_type, file_size_bytes, output_index)
+  on conflict (node_run_id, output_index) do nothing
+), cost as (
+  update public.runs set cost_cents = cost_cents + $2 where id = (select run_id from moved)
+), {ledger.settle_ctes("moved", "$2", "$3")}
+select exists (select from moved) as moved,
+  (select id from charged) as charge_id, (select payer from charged) as charge_payer,
+  (select status from public.runs where id = $15) as run_status,
+  array(select row(id, node_id, status) from public.node_runs where run_id = $15) as nodes
+"""
+
+
 async def succeed_in(
     conn: asyncpg.Connection, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
 ) -> Transition:
     """`succeed`, in a transaction the caller holds."""
     await _lock_run(conn, work.run_id)
-    moved = await conn.fetchval(
-        """
-        update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1, queue_position = null,
-          finished_at = now()
-        where id = $1 and status in ('QUEUED', 'RUNNING') returning id
-        """,
+    row = await conn.fetchrow(
+        SUCCEED,
         work.id,
         cost_cents,
+        ledger.current_period(),
+        *(
+            [a.get(column) for a in asset_rows]
+            for column in (
+                "kind",
+                "storage",
+                "source_url",
+                "storage_path",
+                "expires_at",
+                "width",
+                "height",
+                "duration_seconds",
+                "content_type",
+                "file_size_bytes",
+                "output_index",
+            )
+        ),
+        work.run_id,
     )
-    if moved is None:  # finished elsewhere: its outputs and charge are already recorded
+    if not row["moved"]:  # finished elsewhere: its outputs and charge are already recorded
         return Transition()
-    for asset in asset_rows:
-        await conn.execute(
-            """
-            insert into public.assets (user_id, kind, storage, source_url, storage_path, expires_at, width, height,
-              duration_seconds, content_type, file_size_bytes, model_id, params, run_id, node_run_id, output_index)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-            on conflict (node_run_id, output_index) do nothing
-            """,
-            work.user_id,
-            asset["kind"],
-            asset["storage"],
-            asset["source_url"],
-            asset.get("storage_path"),
-            asset["expires_at"],
-            asset.get("width"),
-            asset.get("height"),
-            asset.get("duration_seconds"),
-            asset["content_type"],
-            asset.get("file_size_bytes"),
-            work.model_id,
-            work.params,
-            work.run_id,
-            work.id,
-            asset["output_index"],
-        )
-    charge = await _charge(conn, work, cost_cents)
-    to_send = await _queue_ready(conn, work)
+    stripe = ledger.stripe_charge(row["charge_id"], row["charge_payer"])
+    nodes = [
+        (node_run_id, node_id, "SUCCEEDED" if node_run_id == work.id else status)
+        for node_run_id, node_id, status in row["nodes"]
+    ]
+    to_send = await _queue_ready_of(conn, work, nodes, row["run_status"])
     to_relay = await outbox.add(
-        conn, [*outbox.execute(to_send), *outbox.report_usage(_reportable(charge))]
+        conn, [*outbox.execute(to_send), *outbox.report_usage(_reportable(stripe))]
     )
-    await _finish_run_if_done(conn, work.run_id)
+    if not to_send and not any(status in OPEN_NODE for _, _, status in nodes):
+        await _finish_run_if_done(conn, work.run_id)
     return Transition([work.id, *to_send], to_relay)
 
 
@@ -402,21 +429,32 @@ async def _lock_run(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
 
 
 async def _queue_ready(conn: asyncpg.Connection, work: NodeWork) -> list[uuid.UUID]:
-    rows = await conn.fetch(
-        "select id, node_id, status from public.node_runs where run_id = $1", work.run_id
+    row = await conn.fetchrow(
+        "select status, array(select row(id, node_id, status) from public.node_runs"
+        " where run_id = $1) as nodes from public.runs where id = $1",
+        work.run_id,
     )
-    status = {r["node_id"]: r["status"] for r in rows}
-    ids = {r["node_id"]: r["id"] for r in rows}
-    run_status = await conn.fetchval("select status from public.runs where id = $1", work.run_id)
+    return await _queue_ready_of(conn, work, row["nodes"], row["status"])
+
+
+async def _queue_ready_of(
+    conn: asyncpg.Connection,
+    work: NodeWork,
+    nodes: list[tuple[uuid.UUID, str, str]],
+    run_status: str,
+) -> list[uuid.UUID]:
+    """Queues the PENDING nodes of the run whose upstream nodes are all done, given the
+    run's nodes as `(id, node_id, status)` and its status, read under the run's lock."""
     if run_status == "CANCELLED":
         return []
+    status = {node_id: current for _, node_id, current in nodes}
     ready = []
-    for node_id, current in status.items():
+    for node_run_id, node_id, current in nodes:
         if current != "PENDING":
             continue
         upstream = {e.source for e in work.graph.incoming(node_id)}
         if all(status.get(u) in DONE_OK for u in upstream):
-            ready.append(ids[node_id])
+            ready.append(node_run_id)
     if not ready:
         return []
     moved = await conn.fetch(
