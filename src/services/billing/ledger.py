@@ -146,9 +146,11 @@ STRICT_PLATFORM_FRACTION = 0.9
 
 async def _check_platform_limit(conn: asyncpg.Connection, total: int, default: int) -> None:
     # An admin may have set the limit in the console (platform_settings); else the setting.
-    found = await conn.fetchval("select daily_spend_limit_cents from public.platform_settings")
+    found, spent = await conn.fetchrow(
+        "select (select daily_spend_limit_cents from public.platform_settings),"
+        " public.platform_spend_on((now() at time zone 'utc')::date)"
+    )
     limit = default if found is None else int(found)
-    spent = await conn.fetchval("select public.platform_spend_on((now() at time zone 'utc')::date)")
     if spent + total > limit * STRICT_PLATFORM_FRACTION:
         spent = await _lock_platform_day(conn)
     if spent + total > limit:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 import asyncpg
 
@@ -30,6 +31,11 @@ class RunRecord:
     cost_cents: int
     created_at: datetime
     finished_at: datetime | None
+
+    @classmethod
+    def from_values(cls, values: tuple[Any, ...]) -> RunRecord:
+        """From an anonymous row of `RUN_COLUMNS`, in their order."""
+        return cls(*values)
 
     @classmethod
     def from_row(cls, r: asyncpg.Record) -> RunRecord:

@@ -28,7 +28,38 @@ from services.runs.reads import RUN_COLUMNS, RunRecord
 from services.runs.status import TERMINAL_RUN
 from services.workflows.catalog import CATALOG
 from services.workflows.graph import Graph, Node, validate_for_run
-from services.workflows.store import owned_loras
+
+# What a run start reads as the viewer, in one statement: a run this key already started,
+# the workflow's graph, and the LoRAs the viewer owns.
+START_READS = f"""
+select (select row({RUN_COLUMNS}) from public.runs where idempotency_key = $1) as existing,
+       (select graph from public.workflows where id = $2 and deleted_at is null) as graph,
+       array(select row(id, base_model) from public.loras) as loras
+"""
+
+# The run and its node runs, in one statement; nothing when the key won a race with us.
+INSERT_RUN = f"""
+with run as (
+  insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
+                           idempotency_key, estimated_cost_cents)
+  select $1, id, version, $3, $4, $5, $6 from public.workflows where id = $2
+  on conflict (user_id, idempotency_key) do nothing
+  returning {RUN_COLUMNS}
+), node_runs as (
+  insert into public.node_runs (run_id, user_id, node_id, model_id, params, status,
+                                estimated_cost_cents, cached_from, inputs, progress,
+                                started_at, finished_at)
+  select run.id, $1, n.node_id, n.model_id, n.params, n.status, n.cents, n.cached_from, n.inputs,
+         case when n.status in ('SUCCEEDED', 'CACHED') then 1 end,
+         case when n.status in ('SUCCEEDED', 'CACHED') then now() end,
+         case when n.status in ('SUCCEEDED', 'CACHED') then now() end
+  from run, unnest($7::text[], $8::text[], $9::jsonb[], $10::text[], $11::int[], $12::uuid[],
+                   $13::jsonb[])
+    as n(node_id, model_id, params, status, cents, cached_from, inputs)
+  returning id, node_id, status
+)
+select run.*, array(select row(id, node_id, status) from node_runs) as node_runs from run
+"""
 
 
 async def start_run(
@@ -47,22 +78,16 @@ async def start_run(
             "INVALID_ARGUMENT", "idempotencyKey must be 1-200 characters", field="idempotencyKey"
         )
     async with engine.db.as_user(viewer.claims) as conn:
-        existing = await conn.fetchrow(
-            f"select {RUN_COLUMNS} from public.runs where idempotency_key = $1", key
-        )
-        if existing is not None:
-            return _same_run(RunRecord.from_row(existing), workflow_id)
-        row = await conn.fetchrow(
-            "select graph from public.workflows where id = $1 and deleted_at is null", workflow_id
-        )
-        if row is None:
+        known = await conn.fetchrow(START_READS, key, workflow_id)
+        if known["existing"] is not None:
+            return _same_run(RunRecord.from_values(known["existing"]), workflow_id)
+        if known["graph"] is None:
             raise NotFound("Workflow", str(workflow_id))
-        graph = Graph.from_json(row["graph"])
+        graph = Graph.from_json(known["graph"])
         selected = _selected_nodes(graph, targets)
         # A draft is saved with what it lacks; it runs only once the nodes to run lack nothing.
-        validate_for_run(
-            graph, role=viewer.role, owned_loras=await owned_loras(conn), only=selected
-        )
+        loras = {str(lora_id): base_model for lora_id, base_model in known["loras"]}
+        validate_for_run(graph, role=viewer.role, owned_loras=loras, only=selected)
         _check_reroll(graph, reroll)
         await _check_given_inputs(conn, graph, selected, engine.settings.SUPABASE_URL)
         decided = await reuse.plan(conn, graph, workflow_id, selected, reroll or ())
@@ -74,39 +99,15 @@ async def start_run(
         # `viewer.role` is ADMIN only with admin powers on this request (network and MFA).
         account = await ledger.lock_account(conn, viewer.id, admin_powers=viewer.role == Role.ADMIN)
         await check_models_enabled(conn, {n.model_id for n in graph.nodes if n.id in selected})
+        nodes = [n for n in graph.nodes if n.id in selected]
         run = await conn.fetchrow(
-            f"""
-            insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
-                                     idempotency_key, estimated_cost_cents)
-            select $1, id, version, $3, $4, $5, $6 from public.workflows where id = $2
-            on conflict (user_id, idempotency_key) do nothing
-            returning {RUN_COLUMNS}
-            """,
+            INSERT_RUN,
             viewer.id,
             workflow_id,
             graph.as_json(),
             targets,
             key,
             quote.total_cents,
-        )
-        if run is None:  # the same key won a race with us
-            return await _existing(engine, viewer, key, workflow_id)
-        nodes = [n for n in graph.nodes if n.id in selected]
-        rows = await conn.fetch(
-            """
-            insert into public.node_runs (run_id, user_id, node_id, model_id, params, status,
-                                          estimated_cost_cents, cached_from, inputs, progress,
-                                          started_at, finished_at)
-            select $1, $2, n.node_id, n.model_id, n.params, n.status, n.cents, n.cached_from, n.inputs,
-                   case when n.status in ('SUCCEEDED', 'CACHED') then 1 end,
-                   case when n.status in ('SUCCEEDED', 'CACHED') then now() end,
-                   case when n.status in ('SUCCEEDED', 'CACHED') then now() end
-            from unnest($3::text[], $4::text[], $5::jsonb[], $6::text[], $7::int[], $8::uuid[], $9::jsonb[])
-              as n(node_id, model_id, params, status, cents, cached_from, inputs)
-            returning id, node_id, status
-            """,
-            run["id"],
-            viewer.id,
             [n.id for n in nodes],
             [n.model_id for n in nodes],
             [_effective_params(graph, n) for n in nodes],
@@ -115,6 +116,9 @@ async def start_run(
             [decided.reused[n.id][0] if n.id in decided.reused else None for n in nodes],
             [decided.reused[n.id][1] if n.id in decided.reused else None for n in nodes],
         )
+        if run is None:  # the same key won a race with us
+            return await _existing(engine, viewer, key, workflow_id)
+        rows = [{"id": i, "node_id": n, "status": st} for i, n, st in run["node_runs"]]
         await ledger.reserve_run(
             conn,
             account,
