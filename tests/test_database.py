@@ -249,7 +249,9 @@ async def test_a_failed_user_transaction_is_rolled_back_and_its_connection_reuse
             await conn.execute("update workflows set name = 'lost' where id = $1", workflow_id)
             raise RuntimeError("the resolver failed after writing")
     async with live.runtime.db.as_user(viewer.claims) as conn:
-        assert await conn.fetchval("select name from workflows where id = $1", workflow_id) == "kept"
+        assert (
+            await conn.fetchval("select name from workflows where id = $1", workflow_id) == "kept"
+        )
     assert await live.runtime.db.pool.fetchval("select current_user") != "lattice_api_user"
 
 

@@ -52,7 +52,8 @@ async def resolve(
     params = spec.with_defaults(work.params)
     arguments = {k: v for k, v in params.items() if v is not None and k != "loras"}
     identity: dict[str, Any] = {k: v for k, v in arguments.items()}
-    async with db.as_service() as conn:
+    # Independent reads (often none at all): no transaction, so no BEGIN and COMMIT.
+    async with db.as_service_statement() as conn:
         for port in spec.inputs:
             edge = next(
                 (e for e in work.graph.incoming(work.node_id) if e.target_port == port.name), None

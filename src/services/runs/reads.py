@@ -225,8 +225,7 @@ async def run_state(conn: asyncpg.Connection, run_id: uuid.UUID) -> RunState | N
     if row is None:
         return None
     node_runs = tuple(
-        NodeRunRecord.from_row(dict(zip(_NODE_RUN_NAMES, r, strict=True)))
-        for r in row["node_runs"]
+        NodeRunRecord.from_row(dict(zip(_NODE_RUN_NAMES, r, strict=True))) for r in row["node_runs"]
     )
     grouped: dict[uuid.UUID, list[AssetRecord]] = defaultdict(list)
     for r in row["assets"]:

@@ -141,14 +141,22 @@ async def record_submission(
         await _lock_run(conn, work.run_id)
         started_at = await conn.fetchval(
             """
-            update public.node_runs set fal_request_id = $2, inputs = $3, started_at = coalesce(started_at, now())
-            where id = $1 and status in ('QUEUED', 'RUNNING')
-              and (fal_request_id is null or fal_request_id = $2)
-            returning started_at
+            with node as (
+              update public.node_runs set fal_request_id = $2, inputs = $3,
+                started_at = coalesce(started_at, now())
+              where id = $1 and status in ('QUEUED', 'RUNNING')
+                and (fal_request_id is null or fal_request_id = $2)
+              returning started_at
+            ), run as (
+              update public.runs set status = 'RUNNING'
+              where id = $4 and status = 'QUEUED' and exists (select from node)
+            )
+            select started_at from node
             """,
             work.id,
             request_id,
             inputs,
+            work.run_id,
         )
         if started_at is None:
             started_at = await conn.fetchval(
@@ -158,11 +166,6 @@ async def record_submission(
             )
             if started_at is None:
                 return None
-        else:
-            await conn.execute(
-                "update public.runs set status = 'RUNNING' where id = $1 and status = 'QUEUED'",
-                work.run_id,
-            )
     return dataclasses.replace(work, fal_request_id=request_id, started_at=started_at)
 
 
