@@ -86,8 +86,11 @@ async def reserve_run(
     run's own transaction (after `lock_account`)."""
     total = sum(estimates.values())
     if total > 0:
-        await _check_affordable(conn, account, total, limits)
-        await _check_platform_limit(conn, total, limits.platform_daily_cents)
+        standing = await conn.fetchrow(
+            STANDING, account.user_id, current_period(), account.role != Role.ADMIN
+        )
+        _check_affordable(account, total, limits, standing)
+        await _check_platform_limit(conn, total, limits.platform_daily_cents, standing)
     period = current_period()
     await conn.executemany(
         """
@@ -110,12 +113,30 @@ async def reserve_run(
     )
 
 
-async def _check_affordable(
-    conn: asyncpg.Connection, account: Account, total: int, limits: Limits
+# A user's month so far: what was charged, what is reserved, what was granted.
+PERIOD_TOTALS = """
+  coalesce(sum(amount_cents) filter (where entry = 'CHARGE'), 0) as usage,
+  coalesce(sum(amount_cents) filter (where entry = 'RESERVE'), 0)
+    - coalesce(sum(amount_cents) filter (where entry = 'RELEASE'), 0) as reserved,
+  coalesce(sum(amount_cents) filter (where entry in ('GRANT', 'ADJUST')), 0) as granted
+"""
+
+# What a run start checks, read once after the account is locked: the user's month (when
+# $3, else zeros), the platform's daily limit an admin may have set, and today's spend.
+STANDING = f"""
+select {PERIOD_TOTALS},
+  (select daily_spend_limit_cents from public.platform_settings) as platform_limit,
+  public.platform_spend_on((now() at time zone 'utc')::date) as platform_spent
+from public.credit_ledger where user_id = $1 and period = $2 and $3
+"""
+
+
+def _check_affordable(
+    account: Account, total: int, limits: Limits, standing: asyncpg.Record
 ) -> None:
     if account.role == Role.ADMIN:
         return
-    usage, reserved, granted = await period_totals(conn, account.user_id)
+    usage, reserved, granted = (int(standing[k]) for k in ("usage", "reserved", "granted"))
     committed = usage + reserved
     if account.role == Role.FREE and committed + total > limits.free_allowance_cents + granted:
         left = max(0, limits.free_allowance_cents + granted - committed)
@@ -144,13 +165,13 @@ def effective_cap(spending_cap_cents: int | None, default_cap_cents: int) -> int
 STRICT_PLATFORM_FRACTION = 0.9
 
 
-async def _check_platform_limit(conn: asyncpg.Connection, total: int, default: int) -> None:
+async def _check_platform_limit(
+    conn: asyncpg.Connection, total: int, default: int, standing: asyncpg.Record
+) -> None:
     # An admin may have set the limit in the console (platform_settings); else the setting.
-    found, spent = await conn.fetchrow(
-        "select (select daily_spend_limit_cents from public.platform_settings),"
-        " public.platform_spend_on((now() at time zone 'utc')::date)"
-    )
+    found = standing["platform_limit"]
     limit = default if found is None else int(found)
+    spent = int(standing["platform_spent"])
     if spent + total > limit * STRICT_PLATFORM_FRACTION:
         spent = await _lock_platform_day(conn)
     if spent + total > limit:
@@ -181,14 +202,7 @@ async def _lock_platform_day(conn: asyncpg.Connection) -> int:
 async def period_totals(conn: asyncpg.Connection, user_id: uuid.UUID) -> tuple[int, int, int]:
     """This month's (usage, reserved, granted) cents for a user."""
     row = await conn.fetchrow(
-        """
-        select
-          coalesce(sum(amount_cents) filter (where entry = 'CHARGE'), 0) as usage,
-          coalesce(sum(amount_cents) filter (where entry = 'RESERVE'), 0)
-            - coalesce(sum(amount_cents) filter (where entry = 'RELEASE'), 0) as reserved,
-          coalesce(sum(amount_cents) filter (where entry in ('GRANT', 'ADJUST')), 0) as granted
-        from public.credit_ledger where user_id = $1 and period = $2
-        """,
+        f"select {PERIOD_TOTALS} from public.credit_ledger where user_id = $1 and period = $2",
         user_id,
         current_period(),
     )

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -96,15 +96,30 @@ class Database:
     async def close(self) -> None:
         await self.pool.close()
 
+    def as_user(self, claims: Mapping[str, Any]) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        # The viewer's settings go in the same round trip as BEGIN: the simple query
+        # protocol carries both, and takes no parameters, so the claims are a literal.
+        return self._transaction(
+            "begin; select set_config('role', 'lattice_api_user', true),"
+            f" set_config('request.jwt.claims', {sql_literal(json.dumps(dict(claims)))}, true)"
+        )
+
     @asynccontextmanager
-    async def as_user(self, claims: Mapping[str, Any]) -> AsyncIterator[asyncpg.Connection]:
+    async def as_service(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    def as_service_from(self, first: str) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """`as_service`, with `first`, a statement without parameters (a lock the transaction
+        always takes first, say), sent with BEGIN in one round trip."""
+        return self._transaction(f"begin; {first}")
+
+    @asynccontextmanager
+    async def _transaction(self, opening: str) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction begun by `opening` in one simple query. asyncpg does not know of
+        it, so `conn.transaction()` inside refuses (no savepoints here)."""
         async with self.pool.acquire() as conn:
-            # BEGIN and the viewer's settings in one round trip: the simple query protocol
-            # carries both, and takes no parameters, so the claims go in as a literal.
-            await conn.execute(
-                "begin; select set_config('role', 'lattice_api_user', true),"
-                f" set_config('request.jwt.claims', {sql_literal(json.dumps(dict(claims)))}, true)"
-            )
+            await conn.execute(opening)
             try:
                 yield conn
             except BaseException:
@@ -114,11 +129,6 @@ class Database:
                     await conn.execute("rollback")
                 raise
             await conn.execute("commit")
-
-    @asynccontextmanager
-    async def as_service(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
 
     @asynccontextmanager
     async def as_service_statement(self) -> AsyncIterator[asyncpg.Connection]:

@@ -40,6 +40,17 @@ def report_usage(ledger_ids: Iterable[int]) -> list[Message]:
     return [Message(dispatch.REPORT_USAGE, (i,), dispatch.BILLING_QUEUE) for i in ledger_ids]
 
 
+def execute_cte(name: str, node_runs: str) -> str:
+    """A common table expression `name` that puts an `execute` message for each node run of
+    `node_runs` (a subquery with an `id` column) in the outbox, for a statement that creates
+    them."""
+    return f"""{name} as (
+      insert into public.outbox (actor, args, queue)
+      select '{dispatch.EXECUTE_NODE}', jsonb_build_array(n.id::text), '{dispatch.QUEUE}'
+      from {node_runs} n
+    )"""
+
+
 async def add(conn: asyncpg.Connection, messages: Iterable[Message]) -> bool:
     """True when there is something to relay once the transaction commits."""
     rows = [(m.actor, list(m.args), m.queue) for m in messages]

@@ -37,7 +37,8 @@ select (select row({RUN_COLUMNS}) from public.runs where idempotency_key = $1) a
        array(select row(id, base_model) from public.loras) as loras
 """
 
-# The run and its node runs, in one statement; nothing when the key won a race with us.
+# The run, its node runs and the messages to execute those ready to, in one statement;
+# nothing when the key won a race with us.
 INSERT_RUN = f"""
 with run as (
   insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
@@ -57,7 +58,7 @@ with run as (
                    $13::jsonb[])
     as n(node_id, model_id, params, status, cents, cached_from, inputs)
   returning id, node_id, status
-)
+), {outbox.execute_cte("to_execute", "(select id from node_runs where status = 'QUEUED')")}
 select run.*, array(select row(id, node_id, status) from node_runs) as node_runs from run
 """
 
@@ -130,7 +131,6 @@ async def start_run(
             },
             limits=engine.limits,
         )
-        await outbox.add(conn, outbox.execute(r["id"] for r in rows if r["status"] == "QUEUED"))
         if not decided.to_run:
             # Everything was reused or is a utility node: the run is over as it starts.
             run = await conn.fetchrow(

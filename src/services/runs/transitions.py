@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -137,8 +138,7 @@ async def record_submission(
     """Stores fal's request id at once: a redelivered message resumes it instead of paying
     again. Returns the node as submitted, or None when it was cancelled meanwhile. Also
     when fal's webhook got here first and recorded the same request (see `adopt_orphan`)."""
-    async with db.as_service() as conn:
-        await _lock_run(conn, work.run_id)
+    async with _locking_run(db, work.run_id) as conn:
         started_at = await conn.fetchval(
             """
             with node as (
@@ -242,8 +242,8 @@ async def succeed(
     db: Database, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
 ) -> Transition:
     """Records outputs, charges the node, and queues every downstream node now ready."""
-    async with db.as_service() as conn:
-        return await succeed_in(conn, work, cost_cents, asset_rows)
+    async with _locking_run(db, work.run_id) as conn:
+        return await _succeed_locked(conn, work, cost_cents, asset_rows)
 
 
 # Succeeding a node in one statement, under the run's lock: the node (only while it is
@@ -284,6 +284,12 @@ async def succeed_in(
 ) -> Transition:
     """`succeed`, in a transaction the caller holds."""
     await _lock_run(conn, work.run_id)
+    return await _succeed_locked(conn, work, cost_cents, asset_rows)
+
+
+async def _succeed_locked(
+    conn: asyncpg.Connection, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
+) -> Transition:
     row = await conn.fetchrow(
         SUCCEED,
         work.id,
@@ -326,8 +332,7 @@ async def succeed_in(
 async def mark_cached(
     db: Database, work: NodeWork, cached_from: uuid.UUID, inputs: dict[str, Any]
 ) -> Transition:
-    async with db.as_service() as conn:
-        await _lock_run(conn, work.run_id)
+    async with _locking_run(db, work.run_id) as conn:
         moved = await conn.fetchval(
             """
             update public.node_runs set status = 'CACHED', cached_from = $2, inputs = $3, cost_cents = 0,
@@ -352,8 +357,7 @@ async def fail(
 ) -> Transition:
     """Fails (or cancels) the node, skips everything downstream of it, releases their money.
     `charge_cents` is what fal did for it anyway (a cancelled request already in progress)."""
-    async with db.as_service() as conn:
-        await _lock_run(conn, work.run_id)
+    async with _locking_run(db, work.run_id) as conn:
         moved = await conn.fetchval(
             """
             update public.node_runs set status = $2, error = $3, queue_position = null, finished_at = now(),
@@ -387,8 +391,7 @@ async def fail(
 async def charge_cancelled(db: Database, work: NodeWork, charge_cents: int) -> Transition:
     """A node cancelled before its fal request id was recorded, whose request fal had
     nevertheless started: it is charged like any cancelled node fal worked on."""
-    async with db.as_service() as conn:
-        await _lock_run(conn, work.run_id)
+    async with _locking_run(db, work.run_id) as conn:
         moved = await conn.fetchval(
             """
             update public.node_runs set cost_cents = $2
@@ -423,6 +426,14 @@ async def _charge(conn: asyncpg.Connection, work: NodeWork, cents: int) -> int |
 
 def _reportable(charge: int | None) -> list[int]:
     return [charge] if charge is not None else []
+
+
+def _locking_run(
+    db: Database, run_id: uuid.UUID
+) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    """A service transaction that takes the run's lock first, in BEGIN's round trip (a
+    UUID's text is only hex digits and dashes: safe as a literal)."""
+    return db.as_service_from(f"select 1 from public.runs where id = '{run_id}' for update")
 
 
 async def _lock_run(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
