@@ -207,7 +207,14 @@ test("the gallery and runs pages load without layout shift (their skeletons have
   for (const [path, ready] of [["/runs", '[data-testid="run-row"]'], ["/gallery", '[data-testid="asset-image"]']]) {
     await page.goto(path);
     await page.locator(ready).first().waitFor();
-    await page.waitForTimeout(500);
+    // Settled: no skeleton or busy region left, every image loaded.
+    await page.waitForFunction(
+      () =>
+        !document.querySelector('[aria-busy="true"], .animate-pulse') &&
+        Array.from(document.images).every((image) => image.complete),
+      undefined,
+      { timeout: 15_000 },
+    );
     const cls = await page.evaluate(() => window.__cls);
     expect(cls < 0.05, `${path} shifted its layout while loading: CLS ${cls.toFixed(3)}`);
     await shot(page, `loaded-${path.slice(1)}`);
