@@ -1,0 +1,162 @@
+"""Node state transitions against the real database, without a worker: what a node's
+success does to the run around it (its downstream nodes, the run's status, the money),
+and that a success recorded twice changes nothing the second time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from conftest import LiveServer
+from services.platform.database import Database
+from services.runs import transitions
+from services.workflows.graph import Graph
+from support import User, flux_node, wan_node, wire
+
+FLUX_CENTS = 3
+
+
+async def _run(db: Database, user_id: str) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
+    """A run of FLUX a -> Wan b beside an unconnected FLUX c: a and c at fal, b waiting on a,
+    each node's estimate reserved, as a run start leaves it."""
+    graph = Graph.from_json(
+        {"nodes": [flux_node("a"), wan_node("b"), flux_node("c", row=1)], "edges": [wire("a", "b")]}
+    )
+    user = uuid.UUID(user_id)
+    async with db.as_service() as conn:
+        workflow = await conn.fetchval(
+            "insert into public.workflows (user_id, name, graph) values ($1, 'runs', $2) returning id",
+            user,
+            graph.as_json(),
+        )
+        run_id = await conn.fetchval(
+            """
+            insert into public.runs (user_id, workflow_id, workflow_version, graph, idempotency_key,
+              status) values ($1, $2, 1, $3, $4, 'RUNNING') returning id
+            """,
+            user,
+            workflow,
+            graph.as_json(),
+            uuid.uuid4().hex,
+        )
+        ids = {}
+        for node in graph.nodes:
+            status = "PENDING" if node.id == "b" else "RUNNING"
+            ids[node.id] = await conn.fetchval(
+                """
+                insert into public.node_runs (run_id, user_id, node_id, model_id, params, status,
+                  fal_request_id) values ($1, $2, $3, $4, $5, $6, $7) returning id
+                """,
+                run_id,
+                user,
+                node.id,
+                node.model_id,
+                node.params,
+                status,
+                None if status == "PENDING" else f"req-{uuid.uuid4().hex}",
+            )
+            await conn.execute(
+                """
+                insert into public.credit_ledger (user_id, run_id, node_run_id, entry, amount_cents,
+                  period, idempotency_key, payer)
+                values ($1, $2, $3, 'RESERVE', 50, date_trunc('month', now())::date, $4,
+                        'PLATFORM')
+                """,
+                user,
+                run_id,
+                ids[node.id],
+                f"reserve:{ids[node.id]}",
+            )
+    return run_id, ids
+
+
+def _image(index: int = 0) -> dict[str, Any]:
+    return {
+        "kind": "IMAGE",
+        "storage": "TEMPORARY",
+        "source_url": f"https://v3.fal.media/files/out-{index}.png",
+        "expires_at": datetime.now(UTC) + timedelta(days=7),
+        "width": 1024,
+        "height": 768,
+        "content_type": "image/png",
+        "output_index": index,
+    }
+
+
+async def _state(db: Database, run_id: uuid.UUID) -> tuple[str, dict[str, str], int, int]:
+    async with db.as_service() as conn:
+        run = await conn.fetchrow(
+            "select status, cost_cents from public.runs where id = $1", run_id
+        )
+        nodes = await conn.fetch(
+            "select node_id, status from public.node_runs where run_id = $1", run_id
+        )
+        charges = await conn.fetchval(
+            "select count(*) from public.credit_ledger where run_id = $1 and entry = 'CHARGE'",
+            run_id,
+        )
+    return run["status"], {r["node_id"]: r["status"] for r in nodes}, run["cost_cents"], charges
+
+
+async def _succeed(db: Database, node_run_id: uuid.UUID, images: int = 1) -> transitions.Transition:
+    work = await transitions.load(db, node_run_id)
+    assert work is not None
+    return await transitions.succeed(db, work, FLUX_CENTS, [_image(i) for i in range(images)])
+
+
+async def test_a_success_queues_what_it_unblocks_and_the_run_ends_with_its_last_node(
+    live: LiveServer, alice: User
+) -> None:
+    db = live.runtime.db
+    run_id, ids = await _run(db, alice.id)
+
+    first = await _succeed(db, ids["a"], images=2)
+    # b was waiting on a only: it is queued, and its message written with the change.
+    assert first.changed == [ids["a"], ids["b"]] and first.to_relay
+    assert await _state(db, run_id) == (
+        "RUNNING",
+        {"a": "SUCCEEDED", "b": "QUEUED", "c": "RUNNING"},
+        FLUX_CENTS,
+        1,
+    )
+    async with db.as_service() as conn:
+        outputs = await conn.fetchval(
+            "select count(*) from public.assets where node_run_id = $1", ids["a"]
+        )
+        released = await conn.fetchval(
+            "select count(*) from public.credit_ledger where node_run_id = $1 and entry = 'RELEASE'",
+            ids["a"],
+        )
+    assert (outputs, released) == (2, 1)
+
+    # c finishes while b is still open: the run goes on.
+    await _succeed(db, ids["c"])
+    assert (await _state(db, run_id))[0] == "RUNNING"
+
+    await _succeed(db, ids["b"])
+    assert await _state(db, run_id) == (
+        "SUCCEEDED",
+        {"a": "SUCCEEDED", "b": "SUCCEEDED", "c": "SUCCEEDED"},
+        3 * FLUX_CENTS,
+        3,
+    )
+
+
+async def test_a_success_recorded_twice_changes_nothing_the_second_time(
+    live: LiveServer, alice: User
+) -> None:
+    db = live.runtime.db
+    run_id, ids = await _run(db, alice.id)
+    await _succeed(db, ids["c"])
+    before = await _state(db, run_id)
+
+    again = await _succeed(db, ids["c"], images=3)
+
+    assert again.changed == [] and not again.to_relay
+    assert await _state(db, run_id) == before
+    async with db.as_service() as conn:
+        outputs = await conn.fetchval(
+            "select count(*) from public.assets where node_run_id = $1", ids["c"]
+        )
+    assert outputs == 1
