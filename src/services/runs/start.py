@@ -119,15 +119,14 @@ async def start_run(
         )
         if run is None:  # the same key won a race with us
             return await _existing(engine, viewer, key, workflow_id)
-        rows = [{"id": i, "node_id": n, "status": st} for i, n, st in run["node_runs"]]
         await ledger.reserve_run(
             conn,
             account,
             run_id=run["id"],
             estimates={
-                r["id"]: quote.by_node.get(r["node_id"], 0)
-                for r in rows
-                if r["node_id"] in decided.to_run
+                node_run_id: quote.by_node.get(node_id, 0)
+                for node_run_id, node_id, _ in run["node_runs"]
+                if node_id in decided.to_run
             },
             limits=engine.limits,
         )

@@ -428,18 +428,22 @@ def _reportable(charge: int | None) -> list[int]:
     return [charge] if charge is not None else []
 
 
+def _lock_run_statement(run_id: uuid.UUID) -> str:
+    # Serializes the state changes of one run's nodes, so two upstream nodes finishing at
+    # once cannot both miss (or both send) their shared downstream node. A UUID's text is
+    # only hex digits and dashes: safe as a literal, so the lock can go with BEGIN.
+    return f"select 1 from public.runs where id = '{run_id}' for update"
+
+
 def _locking_run(
     db: Database, run_id: uuid.UUID
 ) -> AbstractAsyncContextManager[asyncpg.Connection]:
-    """A service transaction that takes the run's lock first, in BEGIN's round trip (a
-    UUID's text is only hex digits and dashes: safe as a literal)."""
-    return db.as_service_from(f"select 1 from public.runs where id = '{run_id}' for update")
+    """A service transaction that takes the run's lock first, in BEGIN's round trip."""
+    return db.as_service_from(_lock_run_statement(run_id))
 
 
 async def _lock_run(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
-    # Serializes the state changes of one run's nodes, so two upstream nodes finishing at
-    # once cannot both miss (or both send) their shared downstream node.
-    await conn.execute("select 1 from public.runs where id = $1 for update", run_id)
+    await conn.execute(_lock_run_statement(run_id))
 
 
 async def _queue_ready(conn: asyncpg.Connection, work: NodeWork) -> list[uuid.UUID]:
