@@ -4,9 +4,11 @@ never outlives its `exp`, VERIFIED_TOKEN_SECONDS, or the key that verified it.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -55,6 +57,13 @@ def token(key: ec.EllipticCurvePrivateKey, kid: str, *, lifetime: int = 600) -> 
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid})
 
 
+@contextlib.asynccontextmanager
+async def verifier_for(jwks: Jwks) -> AsyncIterator[TokenVerifier]:
+    """A verifier that fetches its keys from `jwks`."""
+    async with httpx.AsyncClient(transport=httpx.MockTransport(jwks.handle)) as http:
+        yield TokenVerifier(jwks_url=f"{ISSUER}/jwks", issuer=ISSUER, http=http)
+
+
 @pytest.fixture
 def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every signature check the verifier makes."""
@@ -74,8 +83,7 @@ async def test_a_verified_token_is_checked_once_and_answers_the_same(
 ) -> None:
     jwks = Jwks()
     key = jwks.add("k1")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(jwks.handle)) as http:
-        verifier = TokenVerifier(jwks_url=f"{ISSUER}/jwks", issuer=ISSUER, http=http)
+    async with verifier_for(jwks) as verifier:
         raw = token(key, "k1")
         first = await verifier.verify_cached(raw)
         again = await verifier.verify_cached(raw)
@@ -96,8 +104,7 @@ async def test_a_verified_token_is_checked_once_and_answers_the_same(
 async def test_a_remembered_token_ends_with_its_exp(decodes: list[str]) -> None:
     jwks = Jwks()
     key = jwks.add("k1")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(jwks.handle)) as http:
-        verifier = TokenVerifier(jwks_url=f"{ISSUER}/jwks", issuer=ISSUER, http=http)
+    async with verifier_for(jwks) as verifier:
         raw = token(key, "k1", lifetime=1)
         await verifier.verify_cached(raw)
         await asyncio.sleep(
@@ -114,8 +121,7 @@ async def test_a_remembered_token_is_checked_again_after_the_trust_window(
     monkeypatch.setattr(tokens, "VERIFIED_TOKEN_SECONDS", 0.0)
     jwks = Jwks()
     key = jwks.add("k1")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(jwks.handle)) as http:
-        verifier = TokenVerifier(jwks_url=f"{ISSUER}/jwks", issuer=ISSUER, http=http)
+    async with verifier_for(jwks) as verifier:
         raw = token(key, "k1")
         await verifier.verify_cached(raw)
         await verifier.verify_cached(raw)
@@ -125,8 +131,7 @@ async def test_a_remembered_token_is_checked_again_after_the_trust_window(
 async def test_a_retired_keys_tokens_are_refused_at_once(decodes: list[str]) -> None:
     jwks = Jwks()
     old_key = jwks.add("old")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(jwks.handle)) as http:
-        verifier = TokenVerifier(jwks_url=f"{ISSUER}/jwks", issuer=ISSUER, http=http)
+    async with verifier_for(jwks) as verifier:
         old = token(old_key, "old")
         await verifier.verify_cached(old)
         # The issuer rotates: the old key is gone from the JWKS, and a token signed by the
@@ -143,8 +148,7 @@ async def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tokens, "VERIFIED_TOKENS_KEPT", 3)
     jwks = Jwks()
     key = jwks.add("k1")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(jwks.handle)) as http:
-        verifier = TokenVerifier(jwks_url=f"{ISSUER}/jwks", issuer=ISSUER, http=http)
+    async with verifier_for(jwks) as verifier:
         raws = [token(key, "k1") for _ in range(5)]
         for raw in raws:
             await verifier.verify_cached(raw)
