@@ -11,6 +11,7 @@ import pytest
 
 from conftest import LiveServer
 from services.accounts.viewer import Role, viewer_from_claims
+from services.platform import database
 from services.platform.migrations import MIGRATION_NAME, MIGRATIONS_DIR, discover, migrate
 from support import CREATE, User, flux_node
 
@@ -263,3 +264,24 @@ async def test_saving_through_the_api_runs_under_rls(live: LiveServer, alice: Us
             uuid.UUID(created["createWorkflow"]["id"]),
         )
     assert owner == alice.id
+
+
+async def test_statements_are_planned_once_and_listings_per_call(
+    database_url: str, alice: User
+) -> None:
+    """Pooled connections keep one plan per prepared statement; a listing with optional
+    filters asks for a plan made for the values given (so its indexes serve the filters
+    used), for its own transaction only."""
+    db = await database.connect(database_url, max_size=1)  # one connection: it is reused
+    try:
+        claims = {"sub": alice.id, "role": "authenticated"}
+        async with db.as_user(claims) as conn:
+            assert await conn.fetchval("show plan_cache_mode") == "force_generic_plan"
+        async with db.as_user(claims, plan_per_call=True) as conn:
+            assert await conn.fetchval("show plan_cache_mode") == "force_custom_plan"
+            assert await conn.fetchval("select current_user") == "lattice_api_user"
+        async with db.as_service(plan_per_call=True) as conn:
+            assert await conn.fetchval("show plan_cache_mode") == "force_custom_plan"
+        assert await db.pool.fetchval("show plan_cache_mode") == "force_generic_plan"
+    finally:
+        await db.close()

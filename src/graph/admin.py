@@ -124,7 +124,7 @@ async def _runs_of(
     info: Info, user_id: uuid.UUID, first: int | None, after: str | None
 ) -> Page[RunRecord]:
     request = PageRequest.of(first, after)
-    async with info.context.runtime.db.as_service() as conn:
+    async with info.context.runtime.db.as_service(plan_per_call=True) as conn:
         rows = await conn.fetch(
             f"""
             select {RUN_COLUMNS} from public.runs

@@ -35,7 +35,7 @@ async def list_entries(
 ) -> Page[AuditRecord]:
     request = PageRequest.of(first, after)
     before_id = request.before_id.int if request.before_id else None
-    async with db.as_service() as conn:
+    async with db.as_service(plan_per_call=True) as conn:
         rows = await conn.fetch(
             """
             select a.id, a.created_at, a.actor_id, p.email, a.action, a.target,

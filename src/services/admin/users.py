@@ -99,7 +99,7 @@ async def list_users(
     if search and search.strip():
         escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%")
         pattern = "%" + escaped.replace("_", "\\_") + "%"
-    async with db.as_service() as conn:
+    async with db.as_service(plan_per_call=True) as conn:
         rows = await conn.fetch(
             USER_SELECT
             + """
@@ -303,7 +303,7 @@ async def ledger_page(
     request = PageRequest.of(first, after)
     # Ledger ids are integers; the cursor's id part carries one as a UUID's int.
     before_id = request.before_id.int if request.before_id else None
-    async with db.as_service() as conn:
+    async with db.as_service(plan_per_call=True) as conn:
         rows = await conn.fetch(
             """
             select id, created_at, entry, amount_cents, payer, run_id, note

@@ -87,7 +87,7 @@ async def list_assets(
 ) -> Page[AssetRecord]:
     request = PageRequest.of(first, after)
     where = where or AssetFilter(kind=kind)
-    async with db.as_user(viewer.claims) as conn:
+    async with db.as_user(viewer.claims, plan_per_call=True) as conn:
         # The prompt expression matches assets_prompt_search_idx exactly, so it is used.
         rows = await conn.fetch(
             f"""

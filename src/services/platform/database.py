@@ -58,8 +58,20 @@ async def connect(dsn: str, *, max_size: int = 10) -> Database:
         statement_cache_size=cache,
         init=init,
         reset=_keep_session,
+        # Without a statement cache every statement is unnamed, and planned per call anyway.
+        server_settings={"plan_cache_mode": GENERIC_PLANS} if cache else None,
     )
     return Database(pool, stats)
+
+
+# Every statement is prepared once per pooled connection. PostgreSQL's default plans each of
+# the first executions afresh and keeps doing so whenever a plan for the given values looks
+# cheaper, which for the run engine's statements (keys and statuses, CTEs of a dozen steps)
+# was a third of the database's CPU per node. Their plans do not depend on the values, so
+# they are planned once. A listing whose optional filters (`$2 is null or ...`) an index
+# serves only once the values are known asks for a plan per call (`plan_per_call`).
+GENERIC_PLANS = "force_generic_plan"
+PLAN_PER_CALL = "select set_config('plan_cache_mode', 'force_custom_plan', true)"
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -96,17 +108,22 @@ class Database:
     async def close(self) -> None:
         await self.pool.close()
 
-    def as_user(self, claims: Mapping[str, Any]) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    def as_user(
+        self, claims: Mapping[str, Any], *, plan_per_call: bool = False
+    ) -> AbstractAsyncContextManager[asyncpg.Connection]:
         # The viewer's settings go in the same round trip as BEGIN: the simple query
         # protocol carries both, and takes no parameters, so the claims are a literal.
-        return self._transaction(
+        opening = (
             "begin; select set_config('role', 'lattice_api_user', true),"
             f" set_config('request.jwt.claims', {sql_literal(json.dumps(dict(claims)))}, true)"
         )
+        return self._transaction(f"{opening}; {PLAN_PER_CALL}" if plan_per_call else opening)
 
     @asynccontextmanager
-    async def as_service(self) -> AsyncIterator[asyncpg.Connection]:
+    async def as_service(self, *, plan_per_call: bool = False) -> AsyncIterator[asyncpg.Connection]:
         async with self.pool.acquire() as conn, conn.transaction():
+            if plan_per_call:
+                await conn.execute(PLAN_PER_CALL)
             yield conn
 
     def as_service_from(self, first: str) -> AbstractAsyncContextManager[asyncpg.Connection]:

@@ -110,7 +110,7 @@ async def runs_for_workflows(
 ) -> dict[uuid.UUID, Page[RunRecord]]:
     """One page of runs for each workflow, newest first, in a single statement."""
     request = PageRequest.of(first, after)
-    async with db.as_user(viewer.claims) as conn:
+    async with db.as_user(viewer.claims, plan_per_call=True) as conn:
         rows = await conn.fetch(
             f"""
             select * from (
@@ -164,7 +164,7 @@ async def list_runs(
     db: Database, viewer: Viewer, first: int | None, after: str | None
 ) -> Page[RunRecord]:
     request = PageRequest.of(first, after)
-    async with db.as_user(viewer.claims) as conn:
+    async with db.as_user(viewer.claims, plan_per_call=True) as conn:
         rows = await conn.fetch(
             f"""
             select {RUN_COLUMNS} from public.runs

@@ -76,7 +76,7 @@ async def list_workflows(
     db: Database, viewer: Viewer, first: int | None, after: str | None
 ) -> Page[WorkflowRecord]:
     request = PageRequest.of(first, after)
-    async with db.as_user(viewer.claims) as conn:
+    async with db.as_user(viewer.claims, plan_per_call=True) as conn:
         rows = await conn.fetch(
             f"""
             select {COLUMNS} from public.workflows
