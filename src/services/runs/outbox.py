@@ -1,11 +1,13 @@
 """A transactional outbox: the messages a state change causes are written in the same
 transaction as the change, then relayed to Dramatiq. A crash between the commit and the
-send loses nothing (the relay sends it later); a crash after the send but before the rows
-are deleted sends it twice, which every actor tolerates (each is idempotent)."""
+send loses nothing (the relay sends it later, once its claim lapses); a crash after the send
+but before the rows are deleted sends it twice, which every actor tolerates (each is
+idempotent)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +17,6 @@ import dramatiq
 
 from services.platform.database import Database
 from services.runs import dispatch
-
-RELAY_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -61,23 +61,43 @@ async def add(conn: asyncpg.Connection, messages: Iterable[Message]) -> bool:
     return bool(rows)
 
 
+# What a relay claims at once, and for how long: a send of a whole batch to Redis takes
+# milliseconds, so a claim still held after this long belongs to a relay that died.
+RELAY_BATCH = 500
+CLAIM_SECONDS = 10.0
+
+CLAIM = """
+update public.outbox set claimed_until = now() + make_interval(secs => $2)
+where id in (
+  select id from public.outbox where claimed_until is null or claimed_until < now()
+  order by id limit $1 for update skip locked
+) returning id, actor, args, queue
+"""
+
+
 async def relay(db: Database, broker: dramatiq.Broker) -> int:
-    """Sends what the outbox holds; rows leave the outbox only once Redis has them."""
+    """Sends what the outbox holds; rows leave the outbox only once Redis has them. Each
+    batch is claimed, sent, then deleted: two statements, and no transaction stays open
+    while Redis answers. Should the send fail, the claims are given up at once, so the next
+    relay (the workers' follower runs one every round) tries again."""
     sent = 0
     while True:
-        async with db.as_service() as conn:
-            rows = await conn.fetch(
-                """
-                delete from public.outbox where id in (
-                  select id from public.outbox order by id limit $1 for update skip locked
-                ) returning actor, args, queue
-                """,
-                RELAY_BATCH,
-            )
-            if rows:
-                # The broker's client is synchronous: keep it off the event loop. A failure
-                # raises here and rolls the delete back.
+        async with db.as_service_statement() as conn:
+            rows = await conn.fetch(CLAIM, RELAY_BATCH, CLAIM_SECONDS)
+        if rows:
+            ids = [r["id"] for r in rows]
+            try:
+                # The broker's client is synchronous: keep it off the event loop.
                 await asyncio.to_thread(_send, broker, [dict(r) for r in rows])
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    async with db.as_service_statement() as conn:
+                        await conn.execute(
+                            "update public.outbox set claimed_until = null where id = any($1)", ids
+                        )
+                raise
+            async with db.as_service_statement() as conn:
+                await conn.execute("delete from public.outbox where id = any($1)", ids)
         sent += len(rows)
         if len(rows) < RELAY_BATCH:
             return sent

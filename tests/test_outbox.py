@@ -1,0 +1,122 @@
+"""The outbox relay against a real database and Redis: every committed message reaches the
+broker once, a failed send loses nothing, and a batch claimed by a relay that died is sent
+by the next relay once its claim lapses (never while another relay may still send it).
+
+Each test has a database of its own (no worker's follower relays it) and a queue nobody
+consumes, so what reached Redis can be counted."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.exceptions
+from dramatiq.brokers.redis import RedisBroker
+
+from conftest import with_database
+from services.platform import database
+from services.platform.database import Database
+from services.platform.migrations import migrate
+from services.runs import outbox
+from services.runs.dispatch import NAMESPACE, make_broker
+
+
+@pytest.fixture
+async def db(service_urls: dict[str, str]) -> AsyncIterator[Database]:
+    admin_url = service_urls["DATABASE_URL"]
+    name = f"lattice_outbox_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'create database "{name}"')
+    try:
+        url = with_database(admin_url, name)
+        await migrate(url)
+        opened = await database.connect(url, max_size=4)
+        try:
+            yield opened
+        finally:
+            await opened.close()
+    finally:
+        await admin.execute(f'drop database "{name}" with (force)')
+        await admin.close()
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"outbox-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def broker(test_redis_url: str, queue: str) -> RedisBroker:
+    made = make_broker(test_redis_url)
+    made.declare_queue(queue)
+    return made
+
+
+async def _put(db: Database, queue: str, *names: str) -> None:
+    async with db.as_service() as conn:
+        await outbox.add(conn, [outbox.Message("execute_node", (name,), queue) for name in names])
+
+
+def _sent(broker: RedisBroker, queue: str) -> list[Any]:
+    """The first argument of every message on the queue, in no particular order."""
+    stored = broker.client.hvals(f"{NAMESPACE}:{queue}.msgs")
+    return sorted(json.loads(m)["args"][0] for m in stored)
+
+
+async def _left(db: Database) -> list[tuple[str, bool]]:
+    async with db.as_service() as conn:
+        rows = await conn.fetch(
+            "select args->>0 as name, claimed_until is not null as claimed from public.outbox"
+            " order by id"
+        )
+    return [(r["name"], r["claimed"]) for r in rows]
+
+
+async def test_each_message_reaches_the_broker_once_and_leaves_the_outbox(
+    db: Database, broker: RedisBroker, queue: str
+) -> None:
+    await _put(db, queue, "a", "b", "c")
+    assert await outbox.relay(db, broker) == 3
+    assert _sent(broker, queue) == ["a", "b", "c"]
+    assert await _left(db) == []
+    assert await outbox.relay(db, broker) == 0
+    assert _sent(broker, queue) == ["a", "b", "c"]
+
+
+async def test_a_failed_send_leaves_the_messages_for_the_next_relay_at_once(
+    db: Database, broker: RedisBroker, queue: str
+) -> None:
+    """Redis unreachable: the relay fails, the messages stay and are not left claimed, so
+    the next relay (the workers' follower, a moment later) sends them without waiting."""
+    await _put(db, queue, "a", "b")
+    cut_off = make_broker("redis://127.0.0.1:1/0")  # nothing listens there
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await outbox.relay(db, cut_off)
+    assert await _left(db) == [("a", False), ("b", False)]
+    assert await outbox.relay(db, broker) == 2
+    assert _sent(broker, queue) == ["a", "b"]
+
+
+async def test_a_batch_claimed_by_a_relay_that_died_is_sent_once_its_claim_lapses(
+    db: Database, broker: RedisBroker, queue: str
+) -> None:
+    """A relay claimed two messages and died before sending them. Until the claim lapses
+    another relay leaves them alone (the first may still be sending); then they go."""
+    await _put(db, queue, "a", "b")
+    async with db.as_service_statement() as conn:
+        claimed = await conn.fetch(outbox.CLAIM, outbox.RELAY_BATCH, outbox.CLAIM_SECONDS)
+    assert len(claimed) == 2
+    await _put(db, queue, "c")
+    assert await outbox.relay(db, broker) == 1
+    assert _sent(broker, queue) == ["c"]
+    assert await _left(db) == [("a", True), ("b", True)]
+
+    async with db.as_service() as conn:  # the claim's time is up
+        await conn.execute("update public.outbox set claimed_until = now() - interval '1 second'")
+    assert await outbox.relay(db, broker) == 2
+    assert _sent(broker, queue) == ["a", "b", "c"]
+    assert await _left(db) == []
