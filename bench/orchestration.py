@@ -379,27 +379,8 @@ async def run(args: argparse.Namespace) -> int:
                 f" (target < {OVERHEAD_TARGET_MS:.0f} ms: {verdict})"
             )
 
-        print("\n(b) fal slow: 250 ms x 8 steps (2 s at fal), fal concurrency 400")
-        await stack.control(latency_ms=250, steps=8, concurrency=400)
-        directs, lattices = [], []
-        for _ in range(args.rounds):
-            pairs = await bench_stack.create_workflows(http, tokens, args.slow_concurrency)
-            directs.append(await direct_round(client, args.slow_concurrency))
-            print("  " + describe(directs[-1]), flush=True)
-            lattices.append(await lattice_round(stack, http, db, pairs))
-            print("  " + describe(lattices[-1]), flush=True)
-            stack.check_alive()
-            await settle(db)
-        direct_rate = sum(len(r.latencies) for r in directs) / sum(r.makespan for r in directs)
-        lattice_rate = sum(len(r.latencies) for r in lattices) / sum(r.makespan for r in lattices)
-        ratio = lattice_rate / direct_rate
-        print("  Lattice, where the time went:\n" + breakdown(lattices))
-        verdict = "meets" if ratio >= THROUGHPUT_TARGET else "misses"
-        verdicts.append(
-            f"(b) throughput at {args.slow_concurrency} concurrent, 2 s nodes:"
-            f" Lattice {lattice_rate:.1f} runs/s, direct {direct_rate:.1f} runs/s,"
-            f" ratio {ratio:.2f}x (target >= {THROUGHPUT_TARGET}: {verdict})"
-        )
+        if args.slow_concurrency > 0:
+            verdicts.append(await throughput_rounds(stack, http, db, client, tokens, args))
         print()
         for line in verdicts:
             print(line)
@@ -410,12 +391,44 @@ async def run(args: argparse.Namespace) -> int:
         await stack.close()
 
 
+async def throughput_rounds(
+    stack: Stack,
+    http: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    client: Any,
+    tokens: list[str],
+    args: argparse.Namespace,
+) -> str:
+    """(b): 2 s nodes, Lattice's throughput against direct's; returns the verdict."""
+    print("\n(b) fal slow: 250 ms x 8 steps (2 s at fal), fal concurrency 400")
+    await stack.control(latency_ms=250, steps=8, concurrency=400)
+    directs, lattices = [], []
+    for _ in range(args.rounds):
+        pairs = await bench_stack.create_workflows(http, tokens, args.slow_concurrency)
+        directs.append(await direct_round(client, args.slow_concurrency))
+        print("  " + describe(directs[-1]), flush=True)
+        lattices.append(await lattice_round(stack, http, db, pairs))
+        print("  " + describe(lattices[-1]), flush=True)
+        stack.check_alive()
+        await settle(db)
+    direct_rate = sum(len(r.latencies) for r in directs) / sum(r.makespan for r in directs)
+    lattice_rate = sum(len(r.latencies) for r in lattices) / sum(r.makespan for r in lattices)
+    ratio = lattice_rate / direct_rate
+    print("  Lattice, where the time went:\n" + breakdown(lattices))
+    verdict = "meets" if ratio >= THROUGHPUT_TARGET else "misses"
+    return (
+        f"(b) throughput at {args.slow_concurrency} concurrent, 2 s nodes:"
+        f" Lattice {lattice_rate:.1f} runs/s, direct {direct_rate:.1f} runs/s,"
+        f" ratio {ratio:.2f}x (target >= {THROUGHPUT_TARGET}: {verdict})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2, help="per setting and concurrency")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--fast-concurrency", type=int, nargs="+", default=[50, 200])
-    parser.add_argument("--slow-concurrency", type=int, default=200)
+    parser.add_argument("--slow-concurrency", type=int, default=200, help="0 skips (b)")
     parser.add_argument("--worker-threads", type=int, default=16)
     args = parser.parse_args()
     asyncio.run(run(args))
