@@ -49,8 +49,9 @@ class Account:
 async def lock_account(
     conn: asyncpg.Connection, user_id: uuid.UUID, *, admin_powers: bool = False
 ) -> Account:
-    """Locks the user's profile first, before anything else of theirs is written: every
-    run start of one user then queues here, in one order, instead of deadlocking.
+    """Locks the user's profile before the ledger is read: every run start of one user then
+    queues here, and each sees the reservations of those before it. (Rows written earlier
+    in the transaction only key-share the profile, which this lock does not wait for.)
 
     An ADMIN whose request does not carry admin powers (another network, no MFA, an API
     key) is an ordinary Pro user paid by the platform, under the default spending cap.

@@ -97,8 +97,6 @@ async def start_run(
         # What was read and checked as the viewer, the run is written from as the service
         # (ledger, platform limits), in the same transaction.
         await as_service_from_here(conn)
-        # `viewer.role` is ADMIN only with admin powers on this request (network and MFA).
-        account = await ledger.lock_account(conn, viewer.id, admin_powers=viewer.role == Role.ADMIN)
         await check_models_enabled(conn, {n.model_id for n in graph.nodes if n.id in selected})
         nodes = [n for n in graph.nodes if n.id in selected]
         run = await conn.fetchrow(
@@ -119,6 +117,10 @@ async def start_run(
         )
         if run is None:  # the same key won a race with us
             return await _existing(engine, viewer, key, workflow_id)
+        # Locked last, so the user's other run starts wait only for the ledger's checks and
+        # the reservation (a refusal still undoes the run written above).
+        # `viewer.role` is ADMIN only with admin powers on this request (network and MFA).
+        account = await ledger.lock_account(conn, viewer.id, admin_powers=viewer.role == Role.ADMIN)
         await ledger.reserve_run(
             conn,
             account,
