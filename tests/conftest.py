@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,18 +73,29 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+@asynccontextmanager
+async def migrated_database(admin_url: str, prefix: str) -> AsyncIterator[str]:
+    """A database of its own on the server of `admin_url`, migrated from nothing, dropped
+    (whoever is still connected) when the block ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'create database "{name}"')
+        try:
+            url = with_database(admin_url, name)
+            await migrate(url)
+            yield url
+        finally:
+            await admin.execute(f'drop database "{name}" with (force)')
+    finally:
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
 async def database_url(service_urls: dict[str, str]) -> AsyncIterator[str]:
-    """A database of our own for this session, migrated from nothing, dropped at the end."""
-    admin_url = service_urls["DATABASE_URL"]
-    name = f"lattice_test_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'create database "{name}"')
-    url = with_database(admin_url, name)
-    await migrate(url)
-    yield url
-    await admin.execute(f'drop database "{name}" with (force)')
-    await admin.close()
+    """A database of our own for this session."""
+    async with migrated_database(service_urls["DATABASE_URL"], "lattice_test") as url:
+        yield url
 
 
 @dataclass

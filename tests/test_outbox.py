@@ -12,36 +12,25 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 import redis.exceptions
 from dramatiq.brokers.redis import RedisBroker
 
-from conftest import with_database
+from conftest import migrated_database
 from services.platform import database
 from services.platform.database import Database
-from services.platform.migrations import migrate
 from services.runs import outbox
 from services.runs.dispatch import NAMESPACE, make_broker
 
 
 @pytest.fixture
 async def db(service_urls: dict[str, str]) -> AsyncIterator[Database]:
-    admin_url = service_urls["DATABASE_URL"]
-    name = f"lattice_outbox_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'create database "{name}"')
-    try:
-        url = with_database(admin_url, name)
-        await migrate(url)
+    async with migrated_database(service_urls["DATABASE_URL"], "lattice_outbox") as url:
         opened = await database.connect(url, max_size=4)
         try:
             yield opened
         finally:
             await opened.close()
-    finally:
-        await admin.execute(f'drop database "{name}" with (force)')
-        await admin.close()
 
 
 @pytest.fixture

@@ -26,9 +26,8 @@ import pytest
 import websockets
 
 import fal_local
-from conftest import WORKER_TUNING, with_database
+from conftest import WORKER_TUNING, migrated_database
 from devstack.embedded import free_ports, start_redis
-from services.platform.migrations import migrate
 from support import (
     CREATE,
     FINISHED,
@@ -165,23 +164,19 @@ async def stack(
     service_urls: dict[str, str], fal_server: object, tmp_path: Path
 ) -> AsyncIterator[Stack]:
     admin_url = service_urls["DATABASE_URL"]
-    name = f"lattice_scale_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'create database "{name}"')
-    url = with_database(admin_url, name)
-    await migrate(url)
-    (redis_port,) = free_ports(1)
-    running = Stack(database_url=url, redis_port=redis_port, data_dir=tmp_path, admin_url=admin_url)
-    running.start_redis()
-    await fal_local.reset()
-    await fal_local.control(latency_ms=40)
-    try:
-        yield running
-    finally:
-        running.stop()
-        await admin.execute(f'drop database "{name}" with (force)')
-        await admin.close()
+    async with migrated_database(admin_url, "lattice_scale") as url:
+        (redis_port,) = free_ports(1)
+        running = Stack(
+            database_url=url, redis_port=redis_port, data_dir=tmp_path, admin_url=admin_url
+        )
+        running.start_redis()
         await fal_local.reset()
+        await fal_local.control(latency_ms=40)
+        try:
+            yield running
+        finally:
+            running.stop()
+            await fal_local.reset()
 
 
 async def _create(user: User, *nodes: dict[str, Any], edges: list[Any] | None = None) -> str:
