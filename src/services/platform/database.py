@@ -67,9 +67,9 @@ async def connect(dsn: str, *, max_size: int = 10) -> Database:
 # Every statement is prepared once per pooled connection. PostgreSQL's default plans each of
 # the first executions afresh and keeps doing so whenever a plan for the given values looks
 # cheaper, which for the run engine's statements (keys and statuses, CTEs of a dozen steps)
-# was a third of the database's CPU per node. Their plans do not depend on the values, so
-# they are planned once. A listing whose optional filters (`$2 is null or ...`) an index
-# serves only once the values are known asks for a plan per call (`plan_per_call`).
+# was about a third of the database's time per node. Their plans do not depend on the
+# values, so they are planned once. A listing whose optional filters (`$2 is null or ...`)
+# an index serves only once the values are known asks for a plan per call (`plan_per_call`).
 GENERIC_PLANS = "force_generic_plan"
 PLAN_PER_CALL = "select set_config('plan_cache_mode', 'force_custom_plan', true)"
 
