@@ -20,7 +20,7 @@ from conftest import migrated_database
 from services.platform import database
 from services.platform.database import Database
 from services.runs import outbox
-from services.runs.dispatch import NAMESPACE, make_broker
+from services.runs.dispatch import NAMESPACE, doorbell, make_broker
 
 
 @pytest.fixture
@@ -109,3 +109,35 @@ async def test_a_batch_claimed_by_a_relay_that_died_is_sent_once_its_claim_lapse
     assert await outbox.relay(db, broker) == 2
     assert _sent(broker, queue) == ["a", "b", "c"]
     assert await _left(db) == []
+
+
+async def test_a_relayed_batch_rings_its_queue_s_doorbell_once(
+    db: Database, broker: RedisBroker, queue: str
+) -> None:
+    """Idle workers wait on the doorbell: a relay that sent messages must ring it (once per
+    queue for the batch), or they would be picked up only at the workers' next poll."""
+    listener = broker.client.pubsub()
+    listener.subscribe(doorbell(queue))
+    try:
+        await _put(db, queue, "a", "b")
+        assert await outbox.relay(db, broker) == 2
+        assert _rings(broker, listener, queue) == 1
+        assert await outbox.relay(db, broker) == 0  # nothing sent: no ring
+        assert _rings(broker, listener, queue) == 0
+    finally:
+        listener.close()
+
+
+def _rings(broker: RedisBroker, listener: Any, queue: str) -> int:
+    """How often the queue's doorbell rang since the last call. A marker published now
+    arrives after every ring published before it, so reading up to it reads them all."""
+    broker.client.publish(doorbell(queue), b"marker")
+    rings = 0
+    while True:
+        message = listener.get_message(timeout=10)
+        assert message is not None, "the marker never arrived"
+        if message["type"] != "message":
+            continue  # the subscription's confirmation
+        if message["data"] == b"marker":
+            return rings
+        rings += 1

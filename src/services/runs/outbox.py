@@ -106,3 +106,6 @@ async def relay(db: Database, broker: dramatiq.Broker) -> int:
 def _send(broker: dramatiq.Broker, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         dispatch.send(broker, row["actor"], *row["args"], queue=row["queue"])
+    if isinstance(broker, dispatch.Broker):
+        # Idle workers fetch now rather than at their next poll.
+        broker.ring(row["queue"] for row in rows)
