@@ -51,9 +51,11 @@ async def _put(db: Database, queue: str, *names: str) -> None:
 
 
 def _sent(broker: RedisBroker, queue: str) -> list[Any]:
-    """The first argument of every message on the queue, in no particular order."""
+    """The one argument of every message on the queue, in no particular order."""
     stored = broker.client.hvals(f"{NAMESPACE}:{queue}.msgs")
-    return sorted(json.loads(m)["args"][0] for m in stored)
+    sent = [json.loads(m)["args"] for m in stored]
+    assert all(len(args) == 1 for args in sent), sent
+    return sorted(args[0] for args in sent)
 
 
 async def _left(db: Database) -> list[tuple[str, bool]]:
@@ -68,12 +70,12 @@ async def _left(db: Database) -> list[tuple[str, bool]]:
 async def test_each_message_reaches_the_broker_once_and_leaves_the_outbox(
     db: Database, broker: RedisBroker, queue: str
 ) -> None:
-    await _put(db, queue, "a", "b", "c")
+    await _put(db, queue, "first", "second", "third")
     assert await outbox.relay(db, broker) == 3
-    assert _sent(broker, queue) == ["a", "b", "c"]
+    assert _sent(broker, queue) == ["first", "second", "third"]
     assert await _left(db) == []
     assert await outbox.relay(db, broker) == 0
-    assert _sent(broker, queue) == ["a", "b", "c"]
+    assert _sent(broker, queue) == ["first", "second", "third"]
 
 
 async def test_a_failed_send_leaves_the_messages_for_the_next_relay_at_once(
@@ -81,13 +83,13 @@ async def test_a_failed_send_leaves_the_messages_for_the_next_relay_at_once(
 ) -> None:
     """Redis unreachable: the relay fails, the messages stay and are not left claimed, so
     the next relay (the workers' follower, a moment later) sends them without waiting."""
-    await _put(db, queue, "a", "b")
+    await _put(db, queue, "first", "second")
     cut_off = make_broker("redis://127.0.0.1:1/0")  # nothing listens there
     with pytest.raises(redis.exceptions.ConnectionError):
         await outbox.relay(db, cut_off)
-    assert await _left(db) == [("a", False), ("b", False)]
+    assert await _left(db) == [("first", False), ("second", False)]
     assert await outbox.relay(db, broker) == 2
-    assert _sent(broker, queue) == ["a", "b"]
+    assert _sent(broker, queue) == ["first", "second"]
 
 
 async def test_a_batch_claimed_by_a_relay_that_died_is_sent_once_its_claim_lapses(
@@ -95,19 +97,19 @@ async def test_a_batch_claimed_by_a_relay_that_died_is_sent_once_its_claim_lapse
 ) -> None:
     """A relay claimed two messages and died before sending them. Until the claim lapses
     another relay leaves them alone (the first may still be sending); then they go."""
-    await _put(db, queue, "a", "b")
+    await _put(db, queue, "first", "second")
     async with db.as_service_statement() as conn:
         claimed = await conn.fetch(outbox.CLAIM, outbox.RELAY_BATCH, outbox.CLAIM_SECONDS)
     assert len(claimed) == 2
-    await _put(db, queue, "c")
+    await _put(db, queue, "third")
     assert await outbox.relay(db, broker) == 1
-    assert _sent(broker, queue) == ["c"]
-    assert await _left(db) == [("a", True), ("b", True)]
+    assert _sent(broker, queue) == ["third"]
+    assert await _left(db) == [("first", True), ("second", True)]
 
     async with db.as_service() as conn:  # the claim's time is up
         await conn.execute("update public.outbox set claimed_until = now() - interval '1 second'")
     assert await outbox.relay(db, broker) == 2
-    assert _sent(broker, queue) == ["a", "b", "c"]
+    assert _sent(broker, queue) == ["first", "second", "third"]
     assert await _left(db) == []
 
 
@@ -119,7 +121,7 @@ async def test_a_relayed_batch_rings_its_queue_s_doorbell_once(
     listener = broker.client.pubsub()
     listener.subscribe(doorbell(queue))
     try:
-        await _put(db, queue, "a", "b")
+        await _put(db, queue, "first", "second")
         assert await outbox.relay(db, broker) == 2
         assert _rings(broker, listener, queue) == 1
         assert await outbox.relay(db, broker) == 0  # nothing sent: no ring
