@@ -91,6 +91,9 @@ test("a pro user builds FLUX -> Wan 2.2 on the grid, runs it live, and finds bot
   await page.getByRole("tab", { name: "Gallery" }).click();
   const drawerAsset = page.getByTestId(`drawer-asset-${assetId}`);
   await drawerAsset.waitFor();
+  // The canvas may still be panning to the new node: drop once the node stays put, or the
+  // drop lands on the grid beside it (a new Image node) instead of on its input.
+  await stayedPut(target);
   await drawerAsset.dragTo(target);
   await page.getByRole("tab", { name: "Settings" }).click();
   await target.click();
@@ -128,3 +131,24 @@ test("a free user sees Wan 2.2 and Keep marked Pro, with why and an upgrade", as
   await page.getByTestId("keep-upgrade").waitFor();
   await shot(page, "free-user-keep");
 });
+
+
+/** Until the element's box has stayed the same for five animation frames. */
+async function stayedPut(locator) {
+  await locator.evaluate(
+    (element) =>
+      new Promise((resolve) => {
+        let last = null;
+        let still = 0;
+        const check = () => {
+          const box = element.getBoundingClientRect();
+          const same = last && ["x", "y", "width", "height"].every((k) => Math.abs(box[k] - last[k]) < 0.5);
+          still = same ? still + 1 : 0;
+          last = box;
+          if (still >= 5) resolve();
+          else requestAnimationFrame(check);
+        };
+        requestAnimationFrame(check);
+      }),
+  );
+}
