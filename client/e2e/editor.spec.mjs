@@ -146,9 +146,9 @@ async function stayedPut(locator) {
           still = same ? still + 1 : 0;
           last = box;
           if (still >= 5) resolve();
-          else requestAnimationFrame(check);
+          else globalThis.requestAnimationFrame(check);
         };
-        requestAnimationFrame(check);
+        globalThis.requestAnimationFrame(check);
       }),
   );
 }
