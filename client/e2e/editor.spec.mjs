@@ -132,7 +132,6 @@ test("a free user sees Wan 2.2 and Keep marked Pro, with why and an upgrade", as
   await shot(page, "free-user-keep");
 });
 
-
 /** Until the element's box has stayed the same for five animation frames. */
 async function stayedPut(locator) {
   await locator.evaluate(

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import dramatiq
 import httpx
 import redis.asyncio as aioredis
 
@@ -23,7 +22,7 @@ from services.platform import database
 from services.platform.config import Settings
 from services.platform.database import Database
 from services.platform.rate_limits import RateLimits
-from services.runs.dispatch import make_broker
+from services.runs.dispatch import Broker, make_broker
 from services.runs.engine import Engine
 from services.runs.events import EventHub
 
@@ -136,7 +135,7 @@ def _local_secret(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _broker(settings: Settings) -> dramatiq.Broker:
+def _broker(settings: Settings) -> Broker:
     assert settings.REDIS_URL
     return make_broker(
         settings.REDIS_URL,

@@ -8,13 +8,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import dramatiq
 import redis.asyncio as aioredis
 
 from services.billing import ledger
 from services.platform.config import Settings
 from services.platform.database import Database
-from services.runs import events, outbox
+from services.runs import dispatch, events, outbox
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +23,7 @@ class Engine:
     settings: Settings
     db: Database
     redis: aioredis.Redis
-    broker: dramatiq.Broker
+    broker: dispatch.Broker
 
     @property
     def limits(self) -> ledger.Limits:

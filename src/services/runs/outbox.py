@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import dramatiq
 
 from services.platform.database import Database
 from services.runs import dispatch
@@ -75,7 +74,7 @@ where id in (
 """
 
 
-async def relay(db: Database, broker: dramatiq.Broker) -> int:
+async def relay(db: Database, broker: dispatch.Broker) -> int:
     """Sends what the outbox holds; rows leave the outbox only once Redis has them. Each
     batch is claimed, sent, then deleted: two statements, and no transaction stays open
     while Redis answers. Should the send fail, the claims are given up at once, so the next
@@ -103,9 +102,8 @@ async def relay(db: Database, broker: dramatiq.Broker) -> int:
             return sent
 
 
-def _send(broker: dramatiq.Broker, rows: list[dict[str, Any]]) -> None:
+def _send(broker: dispatch.Broker, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         dispatch.send(broker, row["actor"], *row["args"], queue=row["queue"])
-    if isinstance(broker, dispatch.Broker):
-        # Idle workers fetch now rather than at their next poll.
-        broker.ring(row["queue"] for row in rows)
+    # Idle workers fetch now rather than at their next poll.
+    broker.ring(row["queue"] for row in rows)
