@@ -5,6 +5,7 @@ the code that verifies Supabase's."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -24,24 +25,50 @@ class DevIssuer:
         self._key = self._load_or_create()
 
     def _load_or_create(self) -> ec.EllipticCurvePrivateKey:
-        if self._key_file.exists():
-            key = serialization.load_pem_private_key(self._key_file.read_bytes(), password=None)
-            if isinstance(key, ec.EllipticCurvePrivateKey):
-                return key
-        return self.rotate()
+        key = self._load()
+        if key is not None:
+            return key
+        # Several API processes may start on an empty data directory at once. The first
+        # key to be linked into place wins and the others load it, so every process signs
+        # with, and publishes, the same key (a token from one verifies on another).
+        key = ec.generate_private_key(ec.SECP256R1())
+        draft = self._write_draft(key)
+        try:
+            os.link(draft, self._key_file)
+        except FileExistsError:
+            return self._load() or self.rotate()
+        finally:
+            draft.unlink()
+        return key
 
     def rotate(self) -> ec.EllipticCurvePrivateKey:
         """Replace the signing key, as an operator rotating Supabase's keys would."""
-        self._key = ec.generate_private_key(ec.SECP256R1())
+        key = ec.generate_private_key(ec.SECP256R1())
+        os.replace(self._write_draft(key), self._key_file)
+        self._key = key
+        return key
+
+    def _load(self) -> ec.EllipticCurvePrivateKey | None:
+        try:
+            key = serialization.load_pem_private_key(self._key_file.read_bytes(), password=None)
+        except FileNotFoundError:
+            return None
+        return key if isinstance(key, ec.EllipticCurvePrivateKey) else None
+
+    def _write_draft(self, key: ec.EllipticCurvePrivateKey) -> Path:
+        """The key in a file of its own beside the real one, readable only by us from the
+        start (never briefly world-readable under a loose umask)."""
         self._key_file.parent.mkdir(parents=True, exist_ok=True)
-        pem = self._key.private_bytes(
+        draft = self._key_file.with_name(f".{self._key_file.name}.{uuid.uuid4().hex}")
+        pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        self._key_file.write_bytes(pem)
-        self._key_file.chmod(0o600)
-        return self._key
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(pem)
+        return draft
 
     @property
     def kid(self) -> str:
