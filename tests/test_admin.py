@@ -180,6 +180,11 @@ async def test_a_model_turned_off_is_refused_at_run_start_and_shown_as_unavailab
         assert flux["allowed"] is False and "turned off" in flux["whyNotAllowed"]
         refused = await pro.gql(RUN, id=created["createWorkflow"]["id"], key=uuid.uuid4().hex)
         assert [p["reason"] for p in problems(refused)] == ["MODEL_DISABLED"]
+        # Refused before anything was written: no run, nothing reserved.
+        after = await pro.data(
+            "{ runs { edges { node { id } } } viewer { credits { reservedCents } } }"
+        )
+        assert after["runs"]["edges"] == [] and after["viewer"]["credits"]["reservedCents"] == 0
     finally:
         await admin.data(toggle, m=model, e=True)
 

@@ -38,12 +38,13 @@ select (select row({RUN_COLUMNS}) from public.runs where idempotency_key = $1) a
 """
 
 # The run, its node runs and the messages to execute those ready to, in one statement;
-# nothing when the key won a race with us.
+# nothing when the key won a race with us or a model it runs ($14) is turned off.
 INSERT_RUN = f"""
 with run as (
   insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
                            idempotency_key, estimated_cost_cents)
   select $1, id, version, $3, $4, $5, $6 from public.workflows where id = $2
+    and not exists (select from public.model_settings m where not m.enabled and m.model_id = any($14))
   on conflict (user_id, idempotency_key) do nothing
   returning {RUN_COLUMNS}
 ), node_runs as (
@@ -97,8 +98,8 @@ async def start_run(
         # What was read and checked as the viewer, the run is written from as the service
         # (ledger, platform limits), in the same transaction.
         await as_service_from_here(conn)
-        await check_models_enabled(conn, {n.model_id for n in graph.nodes if n.id in selected})
         nodes = [n for n in graph.nodes if n.id in selected]
+        models = sorted({n.model_id for n in nodes})
         run = await conn.fetchrow(
             INSERT_RUN,
             viewer.id,
@@ -114,9 +115,11 @@ async def start_run(
             [quote.by_node.get(n.id, 0) for n in nodes],
             [decided.reused[n.id][0] if n.id in decided.reused else None for n in nodes],
             [decided.reused[n.id][1] if n.id in decided.reused else None for n in nodes],
+            models,
         )
-        if run is None:  # the same key won a race with us
-            return await _existing(engine, viewer, key, workflow_id)
+        if run is None:
+            await check_models_enabled(conn, set(models))
+            return await _existing(engine, viewer, key, workflow_id)  # the key won a race
         # Locked last, so the user's other run starts wait only for the ledger's checks and
         # the reservation (a refusal still undoes the run written above).
         # `viewer.role` is ADMIN only with admin powers on this request (network and MFA).
