@@ -10,13 +10,20 @@ async def first_delivery(
     conn: asyncpg.Connection, source: str, event_id: str, event_type: str
 ) -> bool:
     """Records the event; False when it was recorded before (a repeat: do nothing)."""
-    fresh = await conn.fetchval(
-        """
-        insert into public.webhook_events (source, event_id, event_type) values ($1, $2, $3)
-        on conflict do nothing returning event_id
-        """,
+    fresh: bool = await conn.fetchval(
+        f"with {recorded('event', '$1', '$2', '$3')} select exists (select from event)",
         source,
         event_id,
         event_type,
     )
-    return fresh is not None
+    return fresh
+
+
+def recorded(name: str, source: str, event_id: str, event_type: str, *, when: str = "true") -> str:
+    """`first_delivery` as a step (`name`) of a larger statement, recording the event when
+    `when` holds: `exists (select from name)` is true on its first delivery only."""
+    return f"""{name} as (
+  insert into public.webhook_events (source, event_id, event_type)
+  select {source}, {event_id}, {event_type} where {when}
+  on conflict do nothing returning event_id
+)"""

@@ -9,7 +9,9 @@ import json
 import uuid
 from typing import Any
 
-from services.platform.webhook_log import first_delivery
+import asyncpg
+
+from services.platform.webhook_log import first_delivery, recorded
 from services.runs import outbox, transitions
 from services.runs.engine import Engine
 from services.runs.inputs import output_assets
@@ -19,6 +21,14 @@ from services.workflows.catalog import CATALOG
 # A result larger than this is fetched by the worker rather than carried in the message.
 MAX_CARRIED_RESULT_BYTES = 64_000
 
+# The node waiting on the request $1 and, when one is, this delivery's record, in one
+# statement: `first` is false for a repeat.
+WAITING_AND_RECORDED = f"""
+with work as ({transitions.WAITING_ON_REQUEST}),
+{recorded("delivery", "'fal'", "$1", "'request.completed'", when="exists (select from work)")}
+select work.*, exists (select from delivery) as first from work
+"""
+
 
 async def request_finished(
     engine: Engine, request_id: str, webhook: dict[str, Any], node_run_id: uuid.UUID | None
@@ -26,16 +36,8 @@ async def request_finished(
     """True when this is news (a node was waiting on the request)."""
     result = carried_result(webhook)
     async with engine.db.as_service() as conn:
-        work = await transitions.waiting_on_request(conn, request_id)
-        if (
-            work is None
-            and node_run_id is not None
-            and await transitions.adopt_orphan(conn, node_run_id, request_id)
-        ):
-            work = await transitions.load_in(conn, node_run_id)
+        work = await _news_to(conn, request_id, node_run_id)
         if work is None:
-            return False
-        if not await first_delivery(conn, "fal", request_id, "request.completed"):
             return False
         assets = output_assets(work, result, engine.settings.TEMPORARY_ASSET_DAYS) if result else []
         if assets and all(a["kind"] == "IMAGE" for a in assets):
@@ -48,6 +50,22 @@ async def request_finished(
     if transition.changed:
         await engine.publish(work.run_id, transition.changed)
     return True
+
+
+async def _news_to(
+    conn: asyncpg.Connection, request_id: str, node_run_id: uuid.UUID | None
+) -> NodeWork | None:
+    """The node this delivery is news to, its delivery recorded: the node waiting on the
+    request, or the node the webhook names when its worker died before storing the id.
+    None for a repeat, or when no node waits on the request."""
+    waiting = await conn.fetchrow(WAITING_AND_RECORDED, request_id)
+    if waiting is not None:
+        return transitions.work_of(waiting) if waiting["first"] else None
+    if node_run_id is None or not await transitions.adopt_orphan(conn, node_run_id, request_id):
+        return None
+    if not await first_delivery(conn, "fal", request_id, "request.completed"):
+        return None
+    return await transitions.load_in(conn, node_run_id)
 
 
 def cost_of(work: NodeWork) -> int:

@@ -92,14 +92,11 @@ async def load_in(conn: asyncpg.Connection, node_run_id: uuid.UUID) -> NodeWork 
     return work_of(row) if row else None
 
 
-async def waiting_on_request(conn: asyncpg.Connection, request_id: str) -> NodeWork | None:
-    """The node waiting on this fal request, if one still is."""
-    row = await conn.fetchrow(
-        f"select {WORK_COLUMNS} from public.node_runs n join public.runs r on r.id = n.run_id"
-        " where n.fal_request_id = $1 and n.status in ('QUEUED', 'RUNNING')",
-        request_id,
-    )
-    return work_of(row) if row else None
+# The node waiting on the fal request $1, if one still is.
+WAITING_ON_REQUEST = f"""
+select {WORK_COLUMNS} from public.node_runs n join public.runs r on r.id = n.run_id
+where n.fal_request_id = $1 and n.status in ('QUEUED', 'RUNNING')
+"""
 
 
 async def claim_to_submit(
