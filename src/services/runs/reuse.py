@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,17 +62,61 @@ async def plan(
     """`conn` reads as the viewer: only their own runs can be reused. One statement however
     many nodes (the editor asks for an estimate after each edit)."""
     fresh = set(reroll)
-    result = Plan()
     candidates = [
         n.id
         for n in graph.nodes
         if n.id in selected and n.id not in fresh and not _instant(graph, n.id)
     ]
     earlier = (
-        await _earlier_outputs(conn, workflow_id, candidates)
+        await conn.fetch(earlier_outputs("$1", node_ids="$2"), workflow_id, candidates)
         if workflow_id is not None and candidates
-        else {}
+        else []
     )
+    return decide(graph, selected, fresh, earlier)
+
+
+def earlier_outputs(workflow_id: str, *, node_ids: str | None = None) -> str:
+    """A select of the successful outputs of nodes (all, or those in the array `node_ids`)
+    in the workflow `workflow_id` that still exist: the newest one for each node, model and
+    set of inputs. What `decide` takes, read as the viewer."""
+    of_nodes = f"and n.node_id = any({node_ids})" if node_ids else ""
+    return f"""
+select distinct on (n.node_id, n.model_id, n.inputs) n.node_id, n.model_id, n.inputs,
+       coalesce(n.cached_from, n.id) as source,
+       (select a.id from public.assets a
+        where a.node_run_id = coalesce(n.cached_from, n.id) and a.kind = 'IMAGE'
+        order by a.output_index limit 1) as first_image
+from public.runs r
+join public.node_runs n on n.run_id = r.id
+where r.workflow_id = {workflow_id} {of_nodes}
+  and n.status in ('SUCCEEDED', 'CACHED') and n.inputs is not null
+  and exists (select from public.assets a where a.node_run_id = coalesce(n.cached_from, n.id)
+              and (a.expires_at is null or a.expires_at > now()))
+order by n.node_id, n.model_id, n.inputs, n.finished_at desc nulls last
+"""
+
+
+def decide(
+    graph: Graph,
+    selected: set[str],
+    reroll: Iterable[str],
+    outputs: Iterable[Mapping[str, Any]],
+) -> Plan:
+    """The plan, given the rows of `earlier_outputs` (as records, or as JSON objects with
+    the ids as text)."""
+    fresh = set(reroll)
+    result = Plan()
+    earlier: dict[str, list[_Earlier]] = {}
+    for row in outputs:
+        image = row["first_image"]
+        earlier.setdefault(row["node_id"], []).append(
+            _Earlier(
+                row["model_id"],
+                row["inputs"],
+                uuid.UUID(str(row["source"])),
+                uuid.UUID(str(image)) if image else None,
+            )
+        )
     for node_id in _in_order(graph, selected):
         node = graph.node(node_id)
         spec = CATALOG.get(node.model_id) if node else None
@@ -181,36 +225,6 @@ def given_image_identity(value: Any) -> str | None:
         return f"asset:{uuid.UUID(value)}"
     except ValueError:
         return None
-
-
-async def _earlier_outputs(
-    conn: asyncpg.Connection, workflow_id: uuid.UUID, node_ids: list[str]
-) -> dict[str, list[_Earlier]]:
-    """Per node, its successful outputs in this workflow that still exist: the newest one
-    for each model and set of inputs."""
-    rows = await conn.fetch(
-        """
-        select distinct on (n.node_id, n.model_id, n.inputs) n.node_id, n.model_id, n.inputs,
-               coalesce(n.cached_from, n.id) as source,
-               (select a.id from public.assets a
-                where a.node_run_id = coalesce(n.cached_from, n.id) and a.kind = 'IMAGE'
-                order by a.output_index limit 1) as first_image
-        from public.runs r
-        join public.node_runs n on n.run_id = r.id
-        where r.workflow_id = $1 and n.node_id = any($2)
-          and n.status in ('SUCCEEDED', 'CACHED') and n.inputs is not null
-          and exists (select from public.assets a where a.node_run_id = coalesce(n.cached_from, n.id)
-                      and (a.expires_at is null or a.expires_at > now()))
-        order by n.node_id, n.model_id, n.inputs, n.finished_at desc nulls last
-        """,
-        workflow_id,
-        node_ids,
-    )
-    found: dict[str, list[_Earlier]] = {}
-    for r in rows:
-        earlier = _Earlier(r["model_id"], r["inputs"], r["source"], r["first_image"])
-        found.setdefault(r["node_id"], []).append(earlier)
-    return found
 
 
 async def estimate(

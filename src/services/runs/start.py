@@ -30,11 +30,12 @@ from services.workflows.catalog import CATALOG
 from services.workflows.graph import Graph, Node, validate_for_run
 
 # What a run start reads as the viewer, in one statement: a run this key already started,
-# the workflow's graph, and the LoRAs the viewer owns.
+# the workflow's graph, the LoRAs the viewer owns and the outputs the run may reuse.
 START_READS = f"""
 select (select row({RUN_COLUMNS}) from public.runs where idempotency_key = $1) as existing,
        (select graph from public.workflows where id = $2 and deleted_at is null) as graph,
-       array(select row(id, base_model) from public.loras) as loras
+       array(select row(id, base_model) from public.loras) as loras,
+       (select coalesce(jsonb_agg(e), '[]') from ({reuse.earlier_outputs("$2")}) e) as earlier
 """
 
 # The run, its node runs and the messages to execute those ready to, in one statement;
@@ -92,7 +93,7 @@ async def start_run(
         validate_for_run(graph, role=viewer.role, owned_loras=loras, only=selected)
         _check_reroll(graph, reroll)
         await _check_given_inputs(conn, graph, selected, engine.settings.SUPABASE_URL)
-        decided = await reuse.plan(conn, graph, workflow_id, selected, reroll or ())
+        decided = reuse.decide(graph, selected, reroll or (), known["earlier"])
         await _rate_limit(engine, viewer)
         quote = estimate(graph, only=decided.to_run)
         # What was read and checked as the viewer, the run is written from as the service
