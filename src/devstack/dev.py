@@ -43,6 +43,8 @@ def main() -> None:
         python = sys.executable
         api = [python, "-m", "uvicorn", "graph.app:create_app", "--factory"]
         api += ["--host", "127.0.0.1", "--port", str(settings.PORT)]
+        # One process unless API_PROCESSES asks for more (to try the scale-out locally).
+        api += ["--workers", str(settings.api_processes)]
         # The same request-head cap as production (graph.app.main).
         api += ["--http", HTTP_LIMITS["http"]]
         api += [
