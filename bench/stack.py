@@ -2,9 +2,10 @@
 
 `start_stack` creates a fresh database (migrated with services.platform.migrations.migrate),
 empties a Redis database of the benchmark's own, and starts the local fal server (TLS), the
-API (uvicorn, one process per core as in production: `--workers`) and one worker process (`dramatiq jobs.worker --processes 1
---threads 16`, `dramatiq_worker_timeout=100`), each in its own process group; `Stack.close`
-stops exactly those and drops the database. fal-client in this process is pointed at the
+API (uvicorn as production runs it: one process per core, h11 with the request-head cap)
+and one worker process (`dramatiq jobs.worker --processes 1 --threads 16`,
+`dramatiq_worker_timeout=100`), each in its own process group; `Stack.close` stops exactly
+those and drops the database. fal-client in this process is pointed at the
 same fal server (its hosts are read at import, so `prepare_fal_env` runs first).
 
 Not a benchmark itself: bench/orchestration.py and bench/in_flight.py use it.
@@ -36,6 +37,7 @@ import httpx  # noqa: E402
 
 from devstack.embedded import free_ports  # noqa: E402
 from devstack.tls import ensure_local_tls  # noqa: E402
+from graph.app import HTTP_LIMITS  # noqa: E402
 from services.platform.migrations import migrate  # noqa: E402
 
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -219,6 +221,11 @@ async def start_stack(
                 "--no-access-log",
                 "--workers",
                 str(api_processes),
+                # As production serves it (graph.app.main): h11 with the request-head cap.
+                "--http",
+                HTTP_LIMITS["http"],
+                "--h11-max-incomplete-event-size",
+                str(HTTP_LIMITS["h11_max_incomplete_event_size"]),
             ],
             "worker": [
                 python,
