@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +16,7 @@ from services.accounts.tokens import TokenVerifier
 from services.assets.storage import LocalDiskStorage, Storage, SupabaseStorage
 from services.billing.stripe_gateway import StripeGateway
 from services.fal.webhooks import FalWebhookVerifier
-from services.platform import database
+from services.platform import database, key_files
 from services.platform.config import Settings
 from services.platform.database import Database
 from services.platform.rate_limits import RateLimits
@@ -123,16 +121,7 @@ def local_storage(settings: Settings) -> Storage:
 
 def _local_secret(path: Path) -> bytes:
     """A random key kept on disk, so the API and workers sign file URLs alike."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{secrets.token_hex(4)}")
-        temporary.write_bytes(secrets.token_bytes(32))
-        temporary.chmod(0o600)
-        # link() never replaces: when processes race, the first key written wins for all.
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-        temporary.unlink()
-    return path.read_bytes()
+    return key_files.first_written(path, lambda: secrets.token_bytes(32))
 
 
 def _broker(settings: Settings) -> Broker:

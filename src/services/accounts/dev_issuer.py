@@ -5,7 +5,6 @@ the code that verifies Supabase's."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from services.platform import key_files
 
 TOKEN_TTL_SECONDS = 3600
 
@@ -25,50 +26,20 @@ class DevIssuer:
         self._key = self._load_or_create()
 
     def _load_or_create(self) -> ec.EllipticCurvePrivateKey:
-        key = self._load()
-        if key is not None:
-            return key
-        # Several API processes may start on an empty data directory at once. The first
-        # key to be linked into place wins and the others load it, so every process signs
-        # with, and publishes, the same key (a token from one verifies on another).
-        key = ec.generate_private_key(ec.SECP256R1())
-        draft = self._write_draft(key)
-        try:
-            os.link(draft, self._key_file)
-        except FileExistsError:
-            return self._load() or self.rotate()
-        finally:
-            draft.unlink()
-        return key
+        # Every API process signs with, and publishes, the same key (a token from one
+        # verifies on another), however many start together on an empty data directory.
+        pem = key_files.first_written(
+            self._key_file, lambda: _pem(ec.generate_private_key(ec.SECP256R1()))
+        )
+        key = serialization.load_pem_private_key(pem, password=None)
+        return key if isinstance(key, ec.EllipticCurvePrivateKey) else self.rotate()
 
     def rotate(self) -> ec.EllipticCurvePrivateKey:
         """Replace the signing key, as an operator rotating Supabase's keys would."""
         key = ec.generate_private_key(ec.SECP256R1())
-        os.replace(self._write_draft(key), self._key_file)
+        key_files.replace(self._key_file, _pem(key))
         self._key = key
         return key
-
-    def _load(self) -> ec.EllipticCurvePrivateKey | None:
-        try:
-            key = serialization.load_pem_private_key(self._key_file.read_bytes(), password=None)
-        except FileNotFoundError:
-            return None
-        return key if isinstance(key, ec.EllipticCurvePrivateKey) else None
-
-    def _write_draft(self, key: ec.EllipticCurvePrivateKey) -> Path:
-        """The key in a file of its own beside the real one, readable only by us from the
-        start (never briefly world-readable under a loose umask)."""
-        self._key_file.parent.mkdir(parents=True, exist_ok=True)
-        draft = self._key_file.with_name(f".{self._key_file.name}.{uuid.uuid4().hex}")
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(pem)
-        return draft
 
     @property
     def kid(self) -> str:
@@ -115,3 +86,11 @@ class DevIssuer:
             "user_metadata": {},
         }
         return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})
+
+
+def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
