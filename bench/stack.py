@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 
 from devstack.embedded import free_ports  # noqa: E402
 from devstack.tls import ensure_local_tls  # noqa: E402
-from graph.app import HTTP_LIMITS  # noqa: E402
+from graph.app import HTTP_LIMIT_OPTIONS  # noqa: E402
 from services.platform.migrations import migrate  # noqa: E402
 
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -222,10 +222,7 @@ async def start_stack(
                 "--workers",
                 str(api_processes),
                 # As production serves it (graph.app.main): h11 with the request-head cap.
-                "--http",
-                HTTP_LIMITS["http"],
-                "--h11-max-incomplete-event-size",
-                str(HTTP_LIMITS["h11_max_incomplete_event_size"]),
+                *HTTP_LIMIT_OPTIONS,
             ],
             "worker": [
                 python,

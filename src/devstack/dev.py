@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from devstack.embedded import ensure_services, stop_services
-from graph.app import HTTP_LIMITS
+from graph.app import HTTP_LIMIT_OPTIONS
 from services.platform.config import Settings
 from services.platform.migrations import migrate
 
@@ -46,11 +46,7 @@ def main() -> None:
         # One process unless API_PROCESSES asks for more (to try the scale-out locally).
         api += ["--workers", str(settings.api_processes)]
         # The same request-head cap as production (graph.app.main).
-        api += ["--http", HTTP_LIMITS["http"]]
-        api += [
-            "--h11-max-incomplete-event-size",
-            str(HTTP_LIMITS["h11_max_incomplete_event_size"]),
-        ]
+        api += HTTP_LIMIT_OPTIONS
         worker = [python, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "16"]
         commands = {"api": api, "worker": worker}
         if "LATTICE_FAL_SERVER_ARGS" in child_env:
