@@ -29,22 +29,11 @@ async def test_e2e_stack_runs_the_command_then_leaves_nothing_behind(
     """With no REDIS_URL the stack starts an embedded Redis of its own; after the command
     the stack, that Redis and the e2e database are all gone."""
     before = _leftovers(), await _e2e_databases(service_urls["DATABASE_URL"])
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LATTICE_URL")}
-    env["DATABASE_URL"] = service_urls["DATABASE_URL"]
     probe = (
         "import os, httpx; base = os.environ['LATTICE_URL'];"
         "print('HEALTH', httpx.get(base + '/healthz').status_code)"
     )
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "devstack.e2e", sys.executable, "-c", probe],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "HEALTH 200" in done.stdout
+    assert "HEALTH 200" in await _in_e2e_stack(service_urls, probe)
     # Nothing the stack started outlives it (other stacks may run beside this test).
     assert _leftovers() <= before[0]
     assert await _e2e_databases(service_urls["DATABASE_URL"]) <= before[1]
@@ -56,9 +45,6 @@ async def test_the_dev_stack_runs_the_api_processes_asked_for_and_they_share_sig
     """`API_PROCESSES=2 make dev` runs two API processes (it used to run one, whatever it
     was told). Both start on one fresh data directory, and a token signed by either is
     accepted on every connection, whichever process takes it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LATTICE_URL")}
-    env["DATABASE_URL"] = service_urls["DATABASE_URL"]
-    env["API_PROCESSES"] = "2"
     # The dev stack takes the client's trusted documents only: ask as the client does.
     viewer = next(
         d for d in load_manifest(DEFAULT_MANIFEST).values() if d.startswith("query Viewer")
@@ -87,6 +73,15 @@ for pid in filter(str.isdigit, os.listdir('/proc')):
         workers = [c for c in children if 'spawn_main' in open(f'/proc/{{c}}/cmdline').read()]
         print('API PROCESSES', len(workers) or 1)
 """
+    said = await _in_e2e_stack(service_urls, probe, API_PROCESSES="2")
+    assert "API PROCESSES 2" in said and "REFUSED 0" in said, said[-2000:]
+
+
+async def _in_e2e_stack(service_urls: dict[str, str], probe: str, **settings: str) -> str:
+    """What `probe` (Python, given LATTICE_URL) prints, run inside a browser-test stack with
+    these settings and an embedded Redis of its own."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LATTICE_URL")}
+    env.update(settings, DATABASE_URL=service_urls["DATABASE_URL"])
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "devstack.e2e", sys.executable, "-c", probe],
@@ -96,7 +91,7 @@ for pid in filter(str.isdigit, os.listdir('/proc')):
         timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "API PROCESSES 2" in done.stdout and "REFUSED 0" in done.stdout, done.stdout[-2000:]
+    return done.stdout
 
 
 def _leftovers() -> set[str]:
