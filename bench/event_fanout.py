@@ -75,7 +75,7 @@ def raise_file_limit(needed: int) -> None:
 
 
 def serve(app: Any, port: int) -> None:
-    """Both servers run uvicorn as production does (graph.app.SERVER_OPTIONS: h11 with the
+    """Both servers run uvicorn as production does (graph.app.SERVER_OPTIONS: httptools with the
     request-head cap, no proxy-headers layer of uvicorn's), with uvicorn's WebSocket
     defaults, so their sockets differ only in what the apps keep."""
     import uvicorn

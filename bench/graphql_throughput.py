@@ -9,7 +9,7 @@ keep-alive connections against:
         same service functions, so the same SQL in the same transactions (as_user:
         set_config role/claims per transaction, RLS), answering the same JSON.
 
-Both run uvicorn as production does (h11, with the request-head cap). Each server gets a
+Both run uvicorn as production does (httptools, with the request-head cap). Each server gets a
 fresh database (created, migrated, seeded with one user, 20 workflows and 50 assets,
 dropped at the end); both run in this one invocation, one at a time, alternating per query. Prints requests/s for each and real/bare per query (target >= 0.5).
 
@@ -47,7 +47,7 @@ TARGET = 0.5
 
 
 def _serve(app: Any, port: int) -> None:
-    """Both servers run uvicorn as production does (h11, with the request-head cap)."""
+    """Both servers run uvicorn as production does (httptools, with the request-head cap)."""
     import uvicorn
 
     from graph.app import HTTP_LIMITS

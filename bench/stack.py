@@ -2,7 +2,7 @@
 
 `start_stack` creates a fresh database (migrated with services.platform.migrations.migrate),
 empties a Redis database of the benchmark's own, and starts the local fal server (TLS), the
-API (uvicorn as production runs it: one process per core, h11 with the request-head cap)
+API (uvicorn as production runs it: one process per core, httptools with the request-head cap)
 and one worker process (`dramatiq jobs.worker --processes 1 --threads 16`,
 `dramatiq_worker_timeout=100`), each in its own process group; `Stack.close` stops exactly
 those and drops the database. fal-client in this process is pointed at the
@@ -221,7 +221,7 @@ async def start_stack(
                 "--no-access-log",
                 "--workers",
                 str(api_processes),
-                # As production serves it (graph.app.main): h11 with the request-head cap.
+                # As production serves it (graph.app.main): httptools with the request-head cap.
                 *HTTP_LIMIT_OPTIONS,
             ],
             "worker": [
