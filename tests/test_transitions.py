@@ -160,3 +160,53 @@ async def test_a_success_recorded_twice_changes_nothing_the_second_time(
             "select count(*) from public.assets where node_run_id = $1", ids["c"]
         )
     assert outputs == 1
+
+
+async def test_a_run_whose_other_branch_failed_ends_failed_with_its_last_success(
+    live: LiveServer, alice: User
+) -> None:
+    db = live.runtime.db
+    run_id, ids = await _run(db, alice.id)
+    async with db.as_service() as conn:
+        await conn.execute("update public.node_runs set status = 'FAILED' where id = $1", ids["c"])
+
+    await _succeed(db, ids["a"])
+    assert (await _state(db, run_id))[0] == "RUNNING"  # b is still to run
+    await _succeed(db, ids["b"])
+
+    status, nodes, cost, _ = await _state(db, run_id)
+    assert (status, nodes, cost) == (
+        "FAILED",
+        {"a": "SUCCEEDED", "b": "SUCCEEDED", "c": "FAILED"},
+        2 * FLUX_CENTS,
+    )
+    async with db.as_service() as conn:
+        finished = await conn.fetchval("select finished_at from public.runs where id = $1", run_id)
+    assert finished is not None
+
+
+async def test_a_node_finishing_after_its_run_was_cancelled_is_charged_but_runs_nothing_on(
+    live: LiveServer, alice: User
+) -> None:
+    """fal finished what it had started: the node is charged, its downstream node stays
+    cancelled and the run stays CANCELLED."""
+    db = live.runtime.db
+    run_id, ids = await _run(db, alice.id)
+    async with db.as_service() as conn:
+        await conn.execute(
+            "update public.runs set status = 'CANCELLED', finished_at = now() where id = $1", run_id
+        )
+        await conn.execute(
+            "update public.node_runs set status = 'CANCELLED' where id = any($1)",
+            [ids["b"], ids["c"]],
+        )
+
+    moved = await _succeed(db, ids["a"])
+
+    assert moved.changed == [ids["a"]] and not moved.to_relay
+    assert await _state(db, run_id) == (
+        "CANCELLED",
+        {"a": "SUCCEEDED", "b": "CANCELLED", "c": "CANCELLED"},
+        FLUX_CENTS,
+        1,
+    )

@@ -21,12 +21,15 @@ from services.workflows.catalog import CATALOG
 # A result larger than this is fetched by the worker rather than carried in the message.
 MAX_CARRIED_RESULT_BYTES = 64_000
 
-# The node waiting on the request $1 and, when one is, this delivery's record, in one
-# statement: `first` is false for a repeat.
+# The node waiting on the request $1 and, when one is, its run's lock and this delivery's
+# record, in one statement: `first` is false for a repeat. The node was read before the
+# lock; every transition re-checks its status under it.
 WAITING_AND_RECORDED = f"""
 with work as ({transitions.WAITING_ON_REQUEST}),
+locked as (select id from public.runs where id in (select run_id from work) for update),
 {recorded("delivery", "'fal'", "$1", "'request.completed'", when="exists (select from work)")}
-select work.*, exists (select from delivery) as first from work
+select work.*, exists (select from delivery) as first, exists (select from locked) as locked
+from work
 """
 
 
@@ -41,7 +44,7 @@ async def request_finished(
             return False
         assets = output_assets(work, result, engine.settings.TEMPORARY_ASSET_DAYS) if result else []
         if assets and all(a["kind"] == "IMAGE" for a in assets):
-            transition = await transitions.succeed_in(conn, work, cost_of(work), assets)
+            transition = await transitions.succeed_locked(conn, work, cost_of(work), assets)
         else:
             await outbox.add(conn, [outbox.complete(work.id, result)])
             transition = Transition(to_relay=True)
@@ -55,9 +58,9 @@ async def request_finished(
 async def _news_to(
     conn: asyncpg.Connection, request_id: str, node_run_id: uuid.UUID | None
 ) -> NodeWork | None:
-    """The node this delivery is news to, its delivery recorded: the node waiting on the
-    request, or the node the webhook names when its worker died before storing the id.
-    None for a repeat, or when no node waits on the request."""
+    """The node this delivery is news to, its run locked and its delivery recorded: the
+    node waiting on the request, or the node the webhook names when its worker died before
+    storing the id. None for a repeat, or when no node waits on the request."""
     waiting = await conn.fetchrow(WAITING_AND_RECORDED, request_id)
     if waiting is not None:
         return transitions.work_of(waiting) if waiting["first"] else None

@@ -20,7 +20,7 @@ import asyncpg
 from services.billing import ledger
 from services.platform.database import Database
 from services.runs import outbox
-from services.runs.status import DONE_OK, OPEN_NODE, TERMINAL_NODE, NodeStatus
+from services.runs.status import DONE_OK, TERMINAL_NODE, NodeStatus
 from services.workflows.graph import Graph
 
 TERMINAL = TERMINAL_NODE
@@ -129,31 +129,36 @@ async def release_lease(db: Database, work: NodeWork) -> None:
         )
 
 
+# One statement, so one round trip: the run's lock is taken first (`exists (select from
+# locked)` is evaluated before any node row is written), and a node that moved while the
+# statement waited for it (cancelled, or given this request by a webhook) is re-checked on
+# its latest version, as an update under READ COMMITTED does.
+RECORD_SUBMISSION = """
+with locked as (
+  select id from public.runs where id = $4 for update
+), node as (
+  update public.node_runs set fal_request_id = $2, inputs = $3,
+    started_at = coalesce(started_at, now())
+  where id = $1 and status in ('QUEUED', 'RUNNING')
+    and (fal_request_id is null or fal_request_id = $2) and exists (select from locked)
+  returning started_at
+), run as (
+  update public.runs set status = 'RUNNING'
+  where id = $4 and status = 'QUEUED' and exists (select from node)
+)
+select started_at from node
+"""
+
+
 async def record_submission(
     db: Database, work: NodeWork, request_id: str, inputs: dict[str, Any]
 ) -> NodeWork | None:
     """Stores fal's request id at once: a redelivered message resumes it instead of paying
     again. Returns the node as submitted, or None when it was cancelled meanwhile. Also
     when fal's webhook got here first and recorded the same request (see `adopt_orphan`)."""
-    async with _locking_run(db, work.run_id) as conn:
+    async with db.as_service_statement() as conn:
         started_at = await conn.fetchval(
-            """
-            with node as (
-              update public.node_runs set fal_request_id = $2, inputs = $3,
-                started_at = coalesce(started_at, now())
-              where id = $1 and status in ('QUEUED', 'RUNNING')
-                and (fal_request_id is null or fal_request_id = $2)
-              returning started_at
-            ), run as (
-              update public.runs set status = 'RUNNING'
-              where id = $4 and status = 'QUEUED' and exists (select from node)
-            )
-            select started_at from node
-            """,
-            work.id,
-            request_id,
-            inputs,
-            work.run_id,
+            RECORD_SUBMISSION, work.id, request_id, inputs, work.run_id
         )
         if started_at is None:
             started_at = await conn.fetchval(
@@ -240,12 +245,12 @@ async def succeed(
 ) -> Transition:
     """Records outputs, charges the node, and queues every downstream node now ready."""
     async with _locking_run(db, work.run_id) as conn:
-        return await _succeed_locked(conn, work, cost_cents, asset_rows)
+        return await _succeed(conn, work, cost_cents, asset_rows)
 
 
 # Succeeding a node in one statement, under the run's lock: the node (only while it is
-# still active), its outputs, the run's cost and the ledger, then what the rest of the run
-# looks like. That last part is read in the same snapshot, taken under the lock: the other
+# still active), its outputs, the run's cost (and its end, when this was its last open
+# node) and the ledger, then what the rest of the run looks like. That last part is read in the same snapshot, taken under the lock: the other
 # nodes' statuses cannot have moved since, except between QUEUED and RUNNING (both active),
 # which no transition needs the lock for.
 SUCCEED = f"""
@@ -266,8 +271,25 @@ with moved as (
     as a(kind, storage, source_url, storage_path, expires_at, width, height, duration_seconds,
          content_type, file_size_bytes, output_index)
   on conflict (node_run_id, output_index) do nothing
-), cost as (
-  update public.runs set cost_cents = cost_cents + $2 where id = (select run_id from moved)
+), run as (
+  -- The run's cost; and when no other node is left open, the run is over too.
+  update public.runs r set cost_cents = r.cost_cents + $2,
+    finished_at = case when last.is_last then now() else r.finished_at end,
+    status = case
+      when not last.is_last then r.status
+      when exists (select from public.node_runs where run_id = r.id and status = 'FAILED')
+        then 'FAILED'
+      when exists (select from public.node_runs where run_id = r.id and status = 'CANCELLED')
+        then 'CANCELLED'
+      else 'SUCCEEDED' end
+  from (
+    select r0.status in ('QUEUED', 'RUNNING') and not exists (
+      select from public.node_runs
+      where run_id = r0.id and id <> $1 and status in ('PENDING', 'QUEUED', 'RUNNING')
+    ) as is_last
+    from public.runs r0 where r0.id = $15
+  ) last
+  where r.id = (select run_id from moved)
 ), {ledger.settle_ctes("moved", "$2", "$3")}
 select exists (select from moved) as moved,
   (select id from charged) as charge_id, (select payer from charged) as charge_payer,
@@ -276,15 +298,14 @@ select exists (select from moved) as moved,
 """
 
 
-async def succeed_in(
+async def succeed_locked(
     conn: asyncpg.Connection, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
 ) -> Transition:
-    """`succeed`, in a transaction the caller holds."""
-    await _lock_run(conn, work.run_id)
-    return await _succeed_locked(conn, work, cost_cents, asset_rows)
+    """`succeed`, in a transaction the caller holds that has locked the run already."""
+    return await _succeed(conn, work, cost_cents, asset_rows)
 
 
-async def _succeed_locked(
+async def _succeed(
     conn: asyncpg.Connection, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
 ) -> Transition:
     row = await conn.fetchrow(
@@ -321,8 +342,6 @@ async def _succeed_locked(
     to_relay = await outbox.add(
         conn, [*outbox.execute(to_send), *outbox.report_usage(_reportable(stripe))]
     )
-    if not to_send and not any(status in OPEN_NODE for _, _, status in nodes):
-        await _finish_run_if_done(conn, work.run_id)
     return Transition([work.id, *to_send], to_relay)
 
 
