@@ -157,7 +157,7 @@ class Follower:
         room = self._max_tracked - len(self.tracked)
         if room <= 0:
             return
-        async with self._ctx.engine.db.as_service() as conn:
+        async with self._ctx.engine.db.as_service_statement() as conn:
             rows = await conn.fetch(
                 f"""
                 with orphans as (
@@ -186,7 +186,7 @@ class Follower:
         if not self.tracked or time.monotonic() < self._next_renewal:
             return
         self._next_renewal = time.monotonic() + self._lease_seconds / 3
-        async with self._ctx.engine.db.as_service() as conn:
+        async with self._ctx.engine.db.as_service_statement() as conn:
             await conn.execute(
                 """
                 update public.node_runs set lease_until = now() + make_interval(secs => $2)
@@ -202,7 +202,7 @@ class Follower:
         (read from PostgreSQL, not a Redis flag: a cancel must survive a Redis failover)."""
         if not self.tracked:
             return set()
-        async with self._ctx.engine.db.as_service() as conn:
+        async with self._ctx.engine.db.as_service_statement() as conn:
             rows = await conn.fetch(
                 """
                 select n.id, n.status in ('QUEUED', 'RUNNING') as active, r.id as run_id,
