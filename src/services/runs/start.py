@@ -145,10 +145,9 @@ async def start_run(
                 """,
                 run["id"],
             )
-    record = RunRecord.from_row(run)
+    # No notice of the new run: nobody can have subscribed to it before this answer names it.
     await engine.relay()
-    await engine.publish(record.id)
-    return record
+    return RunRecord.from_row(run)
 
 
 def _effective_params(graph: Graph, node: Node) -> dict[str, Any]:
