@@ -4,6 +4,7 @@ and that a success recorded twice changes nothing the second time."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -210,3 +211,59 @@ async def test_a_node_finishing_after_its_run_was_cancelled_is_charged_but_runs_
         FLUX_CENTS,
         1,
     )
+
+
+async def test_a_submission_recorded_while_a_cancel_holds_the_run_waits_and_then_records_nothing(
+    live: LiveServer, alice: User
+) -> None:
+    """Cancel locks the run, then its nodes. The submission's one statement takes the run's
+    lock before it writes the node, so it waits (no deadlock), and then sees the node
+    cancelled: fal's request id is not stored and the run stays CANCELLED."""
+    db = live.runtime.db
+    run_id, ids = await _run(db, alice.id)
+    async with db.as_service() as conn:
+        await conn.execute("update public.node_runs set status = 'QUEUED' where id = $1", ids["b"])
+    work = await transitions.load(db, ids["b"])
+    assert work is not None and work.fal_request_id is None
+
+    async with db.pool.acquire() as cancel, cancel.transaction():
+        await cancel.execute("select 1 from public.runs where id = $1 for update", run_id)
+        submission = asyncio.create_task(
+            transitions.record_submission(db, work, "req-late", {"prompt": "x"})
+        )
+        # Had it not waited for the run, it would be done by now, the request id stored.
+        await _until_waiting_on_a_lock(db, "with locked as", or_done=submission)
+        await cancel.execute(
+            "update public.node_runs set status = 'CANCELLED' where run_id = $1", run_id
+        )
+        await cancel.execute(
+            "update public.runs set status = 'CANCELLED', finished_at = now() where id = $1",
+            run_id,
+        )
+
+    assert await asyncio.wait_for(submission, timeout=10) is None
+    async with db.as_service() as conn:
+        stored = await conn.fetchval(
+            "select fal_request_id from public.node_runs where id = $1", ids["b"]
+        )
+        status = await conn.fetchval("select status from public.runs where id = $1", run_id)
+    assert (stored, status) == (None, "CANCELLED")
+
+
+async def _until_waiting_on_a_lock(
+    db: Database, query_start: str, *, or_done: asyncio.Task[Any]
+) -> None:
+    """Returns once a backend runs a statement starting `query_start` and waits on a lock
+    (or once `or_done` is done), so the test orders the two transactions by a condition,
+    not by time. (Asked outside the test's transaction: within one, pg_stat_activity is a
+    snapshot.)"""
+    async with asyncio.timeout(10):
+        while not or_done.done():
+            async with db.as_service_statement() as conn:
+                if await conn.fetchval(
+                    "select exists (select from pg_stat_activity where wait_event_type = 'Lock'"
+                    " and ltrim(query, E' \\n\\t') like $1 || '%')",
+                    query_start,
+                ):
+                    return
+            await asyncio.sleep(0.01)
