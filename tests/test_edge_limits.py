@@ -131,6 +131,27 @@ async def test_a_header_that_never_ends_is_cut_off_at_the_cap(live: LiveServer) 
     assert sent < 1024 * 1024, f"{sent} header bytes were taken before the refusal"
 
 
+@pytest.mark.parametrize("upgrade", [False, True], ids=["request", "websocket"])
+async def test_a_head_over_the_cap_is_refused_even_when_it_arrives_in_one_read(
+    live: LiveServer, upgrade: bool
+) -> None:
+    host = urlsplit(live.base_url).netloc
+    head = f"GET /graphql HTTP/1.1\r\nHost: {host}\r\nX-Padding: {'x' * 70_000}\r\n"
+    if upgrade:
+        head += (
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n"
+        )
+    reader, writer = await _open(live.base_url)
+    writer.write((head + "\r\n").encode())
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), timeout=30)  # to the close
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
+    assert answer.count(b"HTTP/1.1 ") == 1
+
+
 async def test_heads_under_the_cap_pass_even_when_their_body_comes_with_them(
     live: LiveServer, alice: User
 ) -> None:

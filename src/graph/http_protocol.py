@@ -1,15 +1,14 @@
 """uvicorn's httptools protocol with a cap on the request head.
 
-httptools (llhttp) is the faster of uvicorn's two HTTP parsers, but it takes a request line
-and headers of any size: it buffers a header that never ends until memory runs out. h11 has
-a cap, and costs the API about a fifth more CPU per request. This keeps httptools and adds
-the cap: the bytes that arrive while a request's head is incomplete are counted, and past
-`MAX_HEAD_BYTES` the request is answered 431 and the connection closed.
+httptools (llhttp) is the cheaper of uvicorn's two HTTP parsers (bench/http_parser.py), but
+it takes a request line and headers of any size. This adds the cap, counted two ways:
 
-Counting whole reads rather than header callbacks is what bounds memory: httptools holds a
-partial header itself and calls back only once it ends. A read that completes the head may
-also carry body bytes; it is counted but never refused, since the head it ended was within
-the cap when the read began.
+- while a head is incomplete, by the bytes received, so a header that never ends is cut off
+  at the cap (httptools holds a partial header itself and calls back only once it ends);
+- once it is complete, by the request line and headers the parser found, so a head over
+  the cap is refused even when it arrived in one read.
+
+A refused request is answered 431 and its connection closed; it never reaches the app.
 """
 
 from __future__ import annotations
@@ -24,25 +23,54 @@ _REFUSAL = b"Request head too large."
 class HeadCappedHttpTools(HttpToolsProtocol):
     # A connection's first bytes are a request head.
     _head_open = True
-    _head_bytes = 0
+    _received = 0  # bytes received since the head began (some may be body)
+    _head_size = 0  # the head's bytes as the parser found them
+    _refused = False
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._head_open:
-            self._head_bytes += len(data)
+            self._received += len(data)
         super().data_received(data)
-        if self._head_open and self._head_bytes > MAX_HEAD_BYTES:
-            self._refuse_head()
+        if self._head_open and self._received > MAX_HEAD_BYTES:
+            self._refuse()
+
+    def on_message_begin(self) -> None:
+        self._head_size = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4  # ": " and CRLF
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._head_open, self._head_bytes = False, 0
+        self._head_open, self._received = False, 0
+        if self._head_size > MAX_HEAD_BYTES:
+            self._refuse()
+            return
         super().on_headers_complete()
 
+    def _should_upgrade(self) -> bool:
+        return not self._refused and super()._should_upgrade()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         super().on_message_complete()
         # On a kept-alive connection the next bytes start another head.
         self._head_open = True
 
-    def _refuse_head(self) -> None:
+    def _refuse(self) -> None:
+        self._refused = True
         if self.transport.is_closing():  # the parser refused it already
             return
         self.logger.warning("Request head over %d bytes refused.", MAX_HEAD_BYTES)
