@@ -22,8 +22,9 @@ from services.workflows.catalog import CATALOG
 MAX_CARRIED_RESULT_BYTES = 64_000
 
 # The node waiting on the request $1 and, when one is, its run's lock and this delivery's
-# record, in one statement: `first` is false for a repeat. The node was read before the
-# lock; every transition re-checks its status under it.
+# record, in one statement: `first` is false for a repeat. `locked` is selected so that the
+# lock is taken (a CTE nobody reads never runs). The node was read before the lock; every
+# transition re-checks its status under it.
 WAITING_AND_RECORDED = f"""
 with work as ({transitions.WAITING_ON_REQUEST}),
 locked as (select id from public.runs where id in (select run_id from work) for update),

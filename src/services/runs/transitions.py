@@ -245,14 +245,15 @@ async def succeed(
 ) -> Transition:
     """Records outputs, charges the node, and queues every downstream node now ready."""
     async with _locking_run(db, work.run_id) as conn:
-        return await _succeed(conn, work, cost_cents, asset_rows)
+        return await succeed_locked(conn, work, cost_cents, asset_rows)
 
 
 # Succeeding a node in one statement, under the run's lock: the node (only while it is
 # still active), its outputs, the run's cost (and its end, when this was its last open
-# node) and the ledger, then what the rest of the run looks like. That last part is read in the same snapshot, taken under the lock: the other
-# nodes' statuses cannot have moved since, except between QUEUED and RUNNING (both active),
-# which no transition needs the lock for.
+# node) and the ledger, then what the rest of the run looks like. That last part is read
+# in the same snapshot, taken under the lock: the other nodes' statuses cannot have moved
+# since, except between QUEUED and RUNNING (both active), which no transition needs the
+# lock for.
 SUCCEED = f"""
 with moved as (
   update public.node_runs set status = 'SUCCEEDED', cost_cents = $2, progress = 1,
@@ -302,12 +303,6 @@ async def succeed_locked(
     conn: asyncpg.Connection, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
 ) -> Transition:
     """`succeed`, in a transaction the caller holds that has locked the run already."""
-    return await _succeed(conn, work, cost_cents, asset_rows)
-
-
-async def _succeed(
-    conn: asyncpg.Connection, work: NodeWork, cost_cents: int, asset_rows: list[dict[str, Any]]
-) -> Transition:
     row = await conn.fetchrow(
         SUCCEED,
         work.id,
