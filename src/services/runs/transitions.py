@@ -248,6 +248,15 @@ async def succeed(
         return await succeed_locked(conn, work, cost_cents, asset_rows)
 
 
+# What a run (aliased `r`) ends as once none of its nodes is left open.
+_RUN_OUTCOME = """case
+  when exists (select from public.node_runs where run_id = r.id and status = 'FAILED')
+    then 'FAILED'
+  when exists (select from public.node_runs where run_id = r.id and status = 'CANCELLED')
+    then 'CANCELLED'
+  else 'SUCCEEDED' end"""
+
+
 # Succeeding a node in one statement, under the run's lock: the node (only while it is
 # still active), its outputs, the run's cost (and its end, when this was its last open
 # node) and the ledger, then what the rest of the run looks like. That last part is read
@@ -276,13 +285,7 @@ with moved as (
   -- The run's cost; and when no other node is left open, the run is over too.
   update public.runs r set cost_cents = r.cost_cents + $2,
     finished_at = case when last.is_last then now() else r.finished_at end,
-    status = case
-      when not last.is_last then r.status
-      when exists (select from public.node_runs where run_id = r.id and status = 'FAILED')
-        then 'FAILED'
-      when exists (select from public.node_runs where run_id = r.id and status = 'CANCELLED')
-        then 'CANCELLED'
-      else 'SUCCEEDED' end
+    status = case when last.is_last then {_RUN_OUTCOME} else r.status end
   from (
     select r0.status in ('QUEUED', 'RUNNING') and not exists (
       select from public.node_runs
@@ -495,11 +498,8 @@ async def _queue_ready_of(
 
 async def _finish_run_if_done(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
     await conn.execute(
-        """
-        update public.runs r set finished_at = now(), status = case
-            when exists (select from public.node_runs where run_id = r.id and status = 'FAILED') then 'FAILED'
-            when exists (select from public.node_runs where run_id = r.id and status = 'CANCELLED') then 'CANCELLED'
-            else 'SUCCEEDED' end
+        f"""
+        update public.runs r set finished_at = now(), status = {_RUN_OUTCOME}
         where r.id = $1 and r.status in ('QUEUED', 'RUNNING')
           and not exists (select from public.node_runs where run_id = r.id and status in ('PENDING', 'QUEUED', 'RUNNING'))
         """,
