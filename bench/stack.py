@@ -37,7 +37,6 @@ import httpx  # noqa: E402
 
 from devstack.embedded import free_ports  # noqa: E402
 from devstack.tls import ensure_local_tls  # noqa: E402
-from graph.app import HTTP_LIMIT_OPTIONS  # noqa: E402
 from services.platform.migrations import migrate  # noqa: E402
 
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -68,6 +67,9 @@ def prepare_fal_env() -> dict[str, str]:
 
 
 FAL_ENV = prepare_fal_env()
+
+# After the fal settings: the app's modules import fal-client.
+from graph.app import HTTP_LIMIT_OPTIONS  # noqa: E402
 
 
 @dataclass

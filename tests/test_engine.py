@@ -218,6 +218,51 @@ async def test_a_transient_fal_error_while_following_does_not_fail_the_node(
     assert (await fal_local.state())["faults"][0]["times"] == 0  # every injected error was seen
 
 
+# -- the hand-off: the API submits what a start made ready ----------------------------------
+
+
+async def test_a_run_s_first_node_is_submitted_by_the_api_that_started_it(
+    live: LiveServer, pro: User, worker: Worker
+) -> None:
+    """With every worker frozen, a one-node run still goes to fal and finishes: the API that
+    started it submitted the node, and fal's webhook brought the image back. Nothing was
+    left for a worker: no message in the outbox, none in the queue."""
+    assert worker.process is not None
+    os.killpg(worker.process.pid, signal.SIGSTOP)
+    try:
+        run_id = await run(pro, await create(pro, flux_node(prompt=f"handed {uuid.uuid4()}")))
+        finished = await wait_for_run(pro, run_id, timeout=30)
+        assert finished["status"] == "SUCCEEDED", finished
+        assert len(finished["nodeRuns"][0]["outputs"]) == 1
+        node_run_id = finished["nodeRuns"][0]["id"]
+        async with live.runtime.db.as_service() as conn:
+            left = await conn.fetchval(
+                "select count(*) from public.outbox where args->>0 = $1", node_run_id
+            )
+        assert left == 0
+        queued = await live.runtime.engine.redis.hvals("lattice:nodes.msgs")
+        assert not [m for m in queued if node_run_id.encode() in m]
+        assert await ledger_of(live, run_id) == [("RESERVE", 3), ("CHARGE", 3), ("RELEASE", 3)]
+    finally:
+        os.killpg(worker.process.pid, signal.SIGCONT)
+
+
+async def test_fal_away_at_the_hand_off_sends_the_node_to_the_workers_at_once(
+    live: LiveServer, pro: User
+) -> None:
+    """fal refuses the API's submission (a 500): the node is not failed, nor left waiting
+    for its claim to lapse; a worker submits it, and the run finishes."""
+    flux = "fal-ai/flux/dev"
+    await fal_local.control(faults=[{"on": "submit", "status": 500, "times": 1, "model": flux}])
+    before = await fal_local.submits(flux)
+    run_id = await run(pro, await create(pro, flux_node(prompt=f"refused {uuid.uuid4()}")))
+    # Sooner than the API's claim on the node's message (its submit lease) would lapse.
+    assert live.settings.NODE_SUBMIT_LEASE_SECONDS >= 60
+    finished = await wait_for_run(pro, run_id, timeout=30)
+    assert finished["status"] == "SUCCEEDED", finished
+    assert await fal_local.submits(flux) == before + 2
+
+
 # -- messages that must not be lost ----------------------------------------------------------
 
 
@@ -284,10 +329,14 @@ async def test_a_worker_killed_while_submitting_is_not_submitted_twice(
     when fal reports it done and is never submitted (and paid for at fal) a second time; the
     user gets one result, one charge, and nothing stays reserved."""
     flux = "fal-ai/flux/dev"
-    await fal_local.control(submit_delay_ms=60_000)
+    # fal refuses the API's hand-off (a 500), so the node goes to the worker, whose answer
+    # fal then holds back.
+    await fal_local.control(
+        submit_delay_ms=60_000, faults=[{"on": "submit", "status": 500, "times": 1, "model": flux}]
+    )
     before = await fal_local.submits(flux)
     run_id = await run(pro, await create(pro, flux_node(prompt=f"crash {uuid.uuid4()}")))
-    while await fal_local.submits(flux) == before:  # fal has it; its answer is held back
+    while await fal_local.submits(flux) < before + 2:  # the worker's is at fal, held back
         await asyncio.sleep(0.05)
     worker.kill()
     await fal_local.control(submit_delay_ms=0)
@@ -295,7 +344,7 @@ async def test_a_worker_killed_while_submitting_is_not_submitted_twice(
     finished = await wait_for_run(pro, run_id, timeout=90)
     assert finished["status"] == "SUCCEEDED", finished
     assert len(finished["nodeRuns"][0]["outputs"]) == 1
-    assert await fal_local.submits(flux) == before + 1
+    assert await fal_local.submits(flux) == before + 2  # the one refused, the one accepted
     entries = await ledger_of(live, run_id)
     assert [e for e, _ in entries].count("CHARGE") == 1
     reserved = sum(c for e, c in entries if e == "RESERVE")
@@ -306,8 +355,9 @@ async def test_cancel_racing_a_submission_charges_what_fal_started(
     live: LiveServer, pro: User
 ) -> None:
     """The user cancels while fal has accepted the request but its answer (the request id)
-    has not reached the worker yet: cancel answers at once, the request is cancelled at fal
-    as soon as its id is known, and what fal had started is charged, nothing more."""
+    has not reached the API that submitted it yet: cancel answers at once, the request is
+    cancelled at fal as soon as its id is known, and what fal had started is charged,
+    nothing more."""
     await fal_local.control(latency_ms=200, submit_delay_ms=1500)
     started_before = (await fal_local.state())["counters"]["started"].get("fal-ai/flux/dev", 0)
     run_id = await run(pro, await create(pro, flux_node(prompt=f"race {uuid.uuid4()}")))
@@ -326,7 +376,7 @@ async def test_cancel_racing_a_submission_charges_what_fal_started(
     while (await fal_local.state())["counters"]["cancels"] <= cancels_before:
         assert time.monotonic() < deadline, "the request was never cancelled at fal"
         await asyncio.sleep(0.05)
-    # The run is CANCELLED at once; the worker settles the node once fal's answer arrives
+    # The run is CANCELLED at once; the submitter settles the node once fal's answer arrives
     # (it cancels at fal first, then charges): fal had started it, so its estimate.
     deadline = time.monotonic() + 20
     while True:

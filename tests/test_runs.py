@@ -213,8 +213,9 @@ async def test_ingress_errors_are_retried_and_an_outage_fails_the_node_not_the_w
     assert (await wait_for_run(pro, await start(pro, await create(pro, flux_node()))))[
         "status"
     ] == "SUCCEEDED"
-    # A submit failing with 5xx is retried a few times, then the node fails.
-    await fal_local.control(faults=[{"on": "submit", "status": 500, "times": 4, "model": FLUX}])
+    # A submit failing with 5xx is retried a few times, then the node fails: the API's own
+    # attempt, then a worker's first and SUBMIT_RETRIES more (a second apart at first).
+    await fal_local.control(faults=[{"on": "submit", "status": 500, "times": 5, "model": FLUX}])
     down = await wait_for_run(pro, await start(pro, await create(pro, flux_node())))
     assert down["status"] == "FAILED" and "unavailable" in down["nodeRuns"][0]["error"]
     # The same worker goes on serving.

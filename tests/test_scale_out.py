@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio as redis
 import websockets
 
 import fal_local
@@ -220,6 +221,24 @@ async def _start_slow_runs(user: User, label: str) -> list[str]:
     return runs
 
 
+async def _until_no_message_is_left(stack: Stack, timeout: float = 30) -> None:
+    """Until the outbox is empty and no message waits in (or is held from) the queues."""
+    deadline = time.monotonic() + timeout
+    db = await asyncpg.connect(stack.database_url)
+    queue = redis.Redis.from_url(stack.redis_url)
+    try:
+        while True:
+            outbox = await db.fetchval("select count(*) from public.outbox")
+            queued = await queue.hlen("lattice:nodes.msgs")
+            if outbox == 0 and queued == 0:
+                return
+            assert time.monotonic() < deadline, (outbox, queued)
+            await asyncio.sleep(0.1)
+    finally:
+        await db.close()
+        await queue.aclose()
+
+
 async def _final_states(user: User, runs: list[str], timeout: float = 120) -> list[str]:
     """Each run's status once every one has finished."""
     deadline = time.monotonic() + timeout
@@ -275,6 +294,47 @@ async def test_subscribers_of_an_api_that_dies_reconnect_to_another(stack: Stack
         events = await _watch(b, user, run_id)
         assert events[0]["run"]["id"] == run_id
         assert events[-1]["run"]["status"] == "SUCCEEDED"
+
+
+async def test_an_api_killed_while_submitting_a_run_s_first_node_pays_fal_once(
+    stack: Stack,
+) -> None:
+    """The API that started a run dies after fal accepted the run's first node but before
+    fal's answer (the request id) reached it. fal's webhook names the node, so the other API
+    adopts the request when fal reports it done; the node's message, claimed for the dead
+    API, reaches a worker once the claim lapses and finds nothing to do. One request at fal,
+    one charge, nothing reserved."""
+    port_a, port_b = free_ports(2)
+    b = stack.start_api(port_b)  # started first: fal's webhooks go to B (the public URL)
+    a = stack.start_api(port_a)
+    stack.start_worker(port_b)
+    flux = "fal-ai/flux/dev"
+    async with httpx.AsyncClient(base_url=a, timeout=30) as via_a:
+        user = await sign_in(via_a, role="PRO")
+        workflow = await _create(user, flux_node(prompt=f"orphaned {uuid.uuid4()}"))
+        await fal_local.control(submit_delay_ms=60_000)
+        before = await fal_local.submits(flux)
+        run_id = (await user.data(RUN, id=workflow, key=uuid.uuid4().hex))["runWorkflow"]["id"]
+    deadline = time.monotonic() + 20
+    while await fal_local.submits(flux) == before:  # fal has it; its answer is held back
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    stack.kill_api(port_a)
+    await fal_local.control(submit_delay_ms=0)
+    async with httpx.AsyncClient(base_url=b, timeout=30) as via_b:
+        user_b = User(client=via_b, token=user.token, email=user.email, id=user.id)
+        assert await _final_states(user_b, [run_id], timeout=60) == ["SUCCEEDED"]
+        # The dead API's claim lapsed, and its message reached a worker and was done with.
+        await _until_no_message_is_left(stack)
+        assert await fal_local.submits(flux) == before + 1
+        run = (
+            await user_b.data(
+                "query($id: ID!) { run(id: $id) { costCents nodeRuns { outputs { id } } } }",
+                id=run_id,
+            )
+        )["run"]
+        assert len(run["nodeRuns"][0]["outputs"]) == 1 and run["costCents"] > 0
+        assert (await credits(user_b))["reservedCents"] == 0
 
 
 @pytest.mark.timeout(300)

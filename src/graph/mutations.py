@@ -98,6 +98,7 @@ class Mutation:
             idempotency_key,
             targets,
             [str(r) for r in reroll_node_ids or []],
+            hand_off=info.context.runtime.hand_off,
         )
         return Run.of(record)
 

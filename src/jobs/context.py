@@ -22,6 +22,7 @@ from services.billing.stripe_gateway import StripeGateway
 from services.fal.gateway import FalGateway
 from services.platform import database
 from services.runs.engine import Engine
+from services.runs.submission import Submitter
 from services.runtime import make_storage
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ class WorkerContext:
     http: httpx.AsyncClient
     stripe: StripeGateway | None
     follower: Follower
+
+    @property
+    def submitter(self) -> Submitter:
+        return Submitter(self.engine, self.fal, self.storage)
 
 
 _context: WorkerContext | None = None
@@ -55,7 +60,6 @@ async def _open() -> WorkerContext:
     assert settings.DATABASE_URL and settings.REDIS_URL
     db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
     redis = aioredis.from_url(settings.REDIS_URL)
-    fal_key = settings.FAL_KEY.get_secret_value() if settings.FAL_KEY else ""
     follower = Follower(
         poll_seconds=settings.FOLLOWER_POLL_SECONDS,
         polls_per_second=settings.FOLLOWER_POLLS_PER_SECOND,
@@ -67,7 +71,7 @@ async def _open() -> WorkerContext:
     )
     context = WorkerContext(
         engine=Engine(settings=settings, db=db, redis=redis, broker=broker),
-        fal=FalGateway(fal_key),
+        fal=FalGateway(settings.fal_key),
         storage=make_storage(settings),
         http=httpx.AsyncClient(timeout=60.0, follow_redirects=True),
         stripe=StripeGateway(settings) if settings.billing_enabled else None,

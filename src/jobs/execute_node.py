@@ -20,11 +20,8 @@ from dramatiq.middleware import CurrentMessage
 from jobs import outcomes
 from jobs.broker import broker
 from jobs.context import WorkerContext, worker_context
-from services.assets.url_safety import image_hosts
-from services.fal.gateway import FalError, FalUnavailable
-from services.runs import inputs as node_io
-from services.runs import transitions
-from services.runs.completions import cost_of
+from services.fal.gateway import FalUnavailable
+from services.runs import submission, transitions
 from services.runs.dispatch import COMPLETE_NODE, EXECUTE_NODE, QUEUE
 from services.runs.status import NodeStatus
 from services.runs.transitions import NodeWork, Transition
@@ -59,12 +56,12 @@ async def execute_node(node_run_id: str) -> None:
         return
     try:
         transition = await _start(ctx, work)
-    except (FalError, node_io.InputError) as exc:
+    except submission.SUBMIT_ERRORS as exc:
         if isinstance(exc, FalUnavailable) and _retries() < SUBMIT_RETRIES:
             await transitions.release_lease(ctx.engine.db, work)
             raise  # fal may be back in a moment: the message is retried
         log.info("node %s failed: %s", work.id, exc)
-        transition = await transitions.fail(ctx.engine.db, work, str(exc) or type(exc).__name__)
+        transition = await submission.refused(ctx.submitter, work, exc)
     except BaseException:
         # Anything unexpected: let the retry (or the stall recovery) try again at once
         # rather than wait out the lease.
@@ -90,34 +87,10 @@ def _retries() -> int:
 
 
 async def _start(ctx: WorkerContext, work: NodeWork) -> Transition:
-    engine = ctx.engine
-    if work.run_status == "CANCELLED":
-        # Nothing was sent to fal: nothing to pay.
-        return await transitions.fail(engine.db, work, "cancelled", status="CANCELLED")
-    inputs = await node_io.resolve(
-        engine.db, ctx.storage, work, image_hosts(engine.settings.SUPABASE_URL)
-    )
-    cache_key = inputs.cache_key(work.model_id)
-    if cache_key is not None:
-        hit = await transitions.cached_result(engine.db, work, cache_key)
-        if hit is not None:
-            return await transitions.mark_cached(engine.db, work, hit, inputs.identity)
-    request_id = await ctx.fal.submit(
-        work.model_id,
-        inputs.arguments,
-        # The node rides along, so a request whose submitting worker died before storing
-        # its id is still found (and not submitted again) when fal reports it done.
-        webhook_url=f"{engine.settings.fal_webhook_url}?node={work.id}",
-    )
-    submitted = await transitions.record_submission(engine.db, work, request_id, inputs.identity)
-    if submitted is None:
-        # Cancelled while we submitted: the node is closed, but fal may have started.
-        stopped = await ctx.fal.stop(work.model_id, request_id)
-        if not stopped.started:
-            return Transition()
-        return await transitions.charge_cancelled(engine.db, work, cost_of(work))
-    ctx.follower.adopt(submitted)
-    return Transition([work.id])
+    submitted = await submission.submit(ctx.submitter, work)
+    if submitted.waiting is not None:
+        ctx.follower.adopt(submitted.waiting)
+    return submitted.transition
 
 
 @dramatiq.actor(

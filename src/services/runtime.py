@@ -15,6 +15,7 @@ from services.accounts.dev_issuer import DevIssuer
 from services.accounts.tokens import TokenVerifier
 from services.assets.storage import LocalDiskStorage, Storage, SupabaseStorage
 from services.billing.stripe_gateway import StripeGateway
+from services.fal.gateway import FalGateway
 from services.fal.webhooks import FalWebhookVerifier
 from services.platform import database, key_files
 from services.platform.config import Settings
@@ -23,6 +24,8 @@ from services.platform.rate_limits import RateLimits
 from services.runs.dispatch import Broker, make_broker
 from services.runs.engine import Engine
 from services.runs.events import EventHub
+from services.runs.hand_off import HandOff
+from services.runs.submission import Submitter
 
 
 class ConfigurationError(RuntimeError):
@@ -42,6 +45,7 @@ class Runtime:
     stripe: StripeGateway | None
     fal_webhooks: FalWebhookVerifier
     rate_limits: RateLimits
+    hand_off: HandOff
 
 
 @asynccontextmanager
@@ -59,6 +63,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     redis = aioredis.from_url(settings.REDIS_URL)
     hub = EventHub(redis, db)
     storage = make_storage(settings)
+    engine = Engine(settings=settings, db=db, redis=redis, broker=_broker(settings))
+    hand_off = HandOff(Submitter(engine, FalGateway(settings.fal_key), storage))
     try:
         if isinstance(storage, SupabaseStorage):
             await storage.ensure_bucket()
@@ -83,7 +89,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             verifier=verifier,
             dev_issuer=dev_issuer,
             storage=storage,
-            engine=Engine(settings=settings, db=db, redis=redis, broker=_broker(settings)),
+            engine=engine,
             hub=hub,
             stripe=StripeGateway(settings) if settings.billing_enabled else None,
             fal_webhooks=FalWebhookVerifier(settings.FAL_JWKS_URL, http),
@@ -92,8 +98,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 per_user=settings.WRITES_PER_MINUTE,
                 per_key=settings.API_KEY_WRITES_PER_MINUTE,
             ),
+            hand_off=hand_off,
         )
     finally:
+        await hand_off.close()
         await hub.stop()
         await redis.aclose()
         await http.aclose()

@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         return (self.PUBLIC_URL or f"http://127.0.0.1:{self.PORT}").rstrip("/")
 
     @property
+    def fal_key(self) -> str:
+        """Empty when unset; production refuses to start without one."""
+        return self.FAL_KEY.get_secret_value() if self.FAL_KEY else ""
+
+    @property
     def fal_webhook_url(self) -> str:
         return f"{(self.FAL_WEBHOOK_BASE_URL or self.public_url).rstrip('/')}/webhooks/fal"
 

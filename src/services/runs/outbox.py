@@ -39,14 +39,17 @@ def report_usage(ledger_ids: Iterable[int]) -> list[Message]:
     return [Message(dispatch.REPORT_USAGE, (i,), dispatch.BILLING_QUEUE) for i in ledger_ids]
 
 
-def execute_cte(name: str, node_runs: str) -> str:
+def execute_cte(name: str, node_runs: str, claim_seconds: str = "null") -> str:
     """A common table expression `name` that puts an `execute` message for each node run of
     `node_runs` (a subquery with an `id` column) in the outbox, for a statement that creates
-    them."""
+    them, and returns each message's `id` with its `node_run_id`. `claim_seconds` (an SQL
+    expression) claims them for the process that writes them (see `runs/hand_off.py`)."""
     return f"""{name} as (
-      insert into public.outbox (actor, args, queue)
-      select '{dispatch.EXECUTE_NODE}', jsonb_build_array(n.id::text), '{dispatch.QUEUE}'
+      insert into public.outbox (actor, args, queue, claimed_until)
+      select '{dispatch.EXECUTE_NODE}', jsonb_build_array(n.id::text), '{dispatch.QUEUE}',
+             now() + make_interval(secs => {claim_seconds})
       from {node_runs} n
+      returning id, (args->>0)::uuid as node_run_id
     )"""
 
 
@@ -58,6 +61,19 @@ async def add(conn: asyncpg.Connection, messages: Iterable[Message]) -> bool:
             "insert into public.outbox (actor, args, queue) values ($1, $2, $3)", rows
         )
     return bool(rows)
+
+
+async def remove(db: Database, ids: list[int]) -> None:
+    """Messages whose work was done without them (their node was submitted by the process
+    that wrote them)."""
+    async with db.as_service_statement() as conn:
+        await conn.execute("delete from public.outbox where id = any($1)", ids)
+
+
+async def release(db: Database, ids: list[int]) -> None:
+    """Gives up a claim, so the next relay sends the messages at once."""
+    async with db.as_service_statement() as conn:
+        await conn.execute("update public.outbox set claimed_until = null where id = any($1)", ids)
 
 
 # What a relay claims at once, and for how long: a send of a whole batch to Redis takes
@@ -90,13 +106,9 @@ async def relay(db: Database, broker: dispatch.Broker) -> int:
                 await asyncio.to_thread(_send, broker, [dict(r) for r in rows])
             except BaseException:
                 with contextlib.suppress(Exception):
-                    async with db.as_service_statement() as conn:
-                        await conn.execute(
-                            "update public.outbox set claimed_until = null where id = any($1)", ids
-                        )
+                    await release(db, ids)
                 raise
-            async with db.as_service_statement() as conn:
-                await conn.execute("delete from public.outbox where id = any($1)", ids)
+            await remove(db, ids)
         sent += len(rows)
         if len(rows) < RELAY_BATCH:
             return sent

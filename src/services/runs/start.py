@@ -24,6 +24,7 @@ from services.platform.errors import (
 )
 from services.runs import outbox, reuse
 from services.runs.engine import Engine
+from services.runs.hand_off import HandOff
 from services.runs.reads import RUN_COLUMNS, RunRecord
 from services.runs.status import TERMINAL_RUN
 from services.workflows.catalog import CATALOG
@@ -38,8 +39,9 @@ select (select row({RUN_COLUMNS}) from public.runs where idempotency_key = $1) a
        (select coalesce(jsonb_agg(e), '[]') from ({reuse.earlier_outputs("$2")}) e) as earlier
 """
 
-# The run, its node runs and the messages to execute those ready to, in one statement;
-# nothing when the key won a race with us or a model it runs ($14) is turned off.
+# The run, its node runs and the messages to execute those ready to (claimed for $15 seconds
+# by a process that hands them off to itself), in one statement; nothing when the key won a
+# race with us or a model it runs ($14) is turned off.
 INSERT_RUN = f"""
 with run as (
   insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
@@ -60,8 +62,10 @@ with run as (
                    $13::jsonb[])
     as n(node_id, model_id, params, status, cents, cached_from, inputs)
   returning id, node_id, status
-), {outbox.execute_cte("to_execute", "(select id from node_runs where status = 'QUEUED')")}
-select run.*, array(select row(id, node_id, status) from node_runs) as node_runs from run
+), {outbox.execute_cte("to_execute", "(select id from node_runs where status = 'QUEUED')", "$15")}
+select run.*, array(select row(id, node_id, status) from node_runs) as node_runs,
+       array(select row(id, node_run_id) from to_execute) as messages
+from run
 """
 
 
@@ -72,7 +76,10 @@ async def start_run(
     idempotency_key: str,
     targets: list[str] | None,
     reroll: list[str] | None = None,
+    hand_off: HandOff | None = None,
 ) -> RunRecord:
+    """`hand_off`: this process submits the nodes ready to run itself (the API does);
+    without it, they are sent to the workers."""
     if viewer.is_anonymous:
         raise UpgradeRequired("Create an account to run workflows: guests can look around only")
     key = idempotency_key.strip()
@@ -117,10 +124,12 @@ async def start_run(
             [decided.reused[n.id][0] if n.id in decided.reused else None for n in nodes],
             [decided.reused[n.id][1] if n.id in decided.reused else None for n in nodes],
             models,
+            hand_off.claim_seconds if hand_off else None,
         )
         if run is None:
             await check_models_enabled(conn, set(models))
             return await _existing(engine, viewer, key, workflow_id)  # the key won a race
+        messages = run["messages"]
         # Locked last, so the user's other run starts wait only for the ledger's checks and
         # the reservation (a refusal still undoes the run written above).
         # `viewer.role` is ADMIN only with admin powers on this request (network and MFA).
@@ -146,7 +155,10 @@ async def start_run(
                 run["id"],
             )
     # No notice of the new run: nobody can have subscribed to it before this answer names it.
-    await engine.relay()
+    if hand_off is not None:
+        hand_off.submit_soon(messages)
+    else:
+        await engine.relay()
     return RunRecord.from_row(run)
 
 

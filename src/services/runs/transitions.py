@@ -132,33 +132,46 @@ async def release_lease(db: Database, work: NodeWork) -> None:
 # One statement, so one round trip: the run's lock is taken first (`exists (select from
 # locked)` is evaluated before any node row is written), and a node that moved while the
 # statement waited for it (cancelled, or given this request by a webhook) is re-checked on
-# its latest version, as an update under READ COMMITTED does.
+# its latest version, as an update under READ COMMITTED does. A hand-off's message ($5) has
+# done its work once fal answered, whatever the node became meanwhile: it is deleted here,
+# and the node's lease is given up, for a worker's follower to adopt it.
 RECORD_SUBMISSION = """
 with locked as (
   select id from public.runs where id = $4 for update
 ), node as (
   update public.node_runs set fal_request_id = $2, inputs = $3,
-    started_at = coalesce(started_at, now())
+    started_at = coalesce(started_at, now()),
+    lease_until = case when $5::bigint is null then lease_until end
   where id = $1 and status in ('QUEUED', 'RUNNING')
     and (fal_request_id is null or fal_request_id = $2) and exists (select from locked)
   returning started_at
 ), run as (
   update public.runs set status = 'RUNNING'
   where id = $4 and status = 'QUEUED' and exists (select from node)
+), message as (
+  delete from public.outbox where id = $5
 )
 select started_at from node
 """
 
 
 async def record_submission(
-    db: Database, work: NodeWork, request_id: str, inputs: dict[str, Any]
+    db: Database,
+    work: NodeWork,
+    request_id: str,
+    inputs: dict[str, Any],
+    *,
+    message: int | None = None,
 ) -> NodeWork | None:
     """Stores fal's request id at once: a redelivered message resumes it instead of paying
     again. Returns the node as submitted, or None when it was cancelled meanwhile. Also
-    when fal's webhook got here first and recorded the same request (see `adopt_orphan`)."""
+    when fal's webhook got here first and recorded the same request (see `adopt_orphan`).
+
+    `message` is the outbox message of a hand-off (see `runs/hand_off.py`): it is deleted,
+    and the node left for the workers' followers."""
     async with db.as_service_statement() as conn:
         started_at = await conn.fetchval(
-            RECORD_SUBMISSION, work.id, request_id, inputs, work.run_id
+            RECORD_SUBMISSION, work.id, request_id, inputs, work.run_id, message
         )
         if started_at is None:
             started_at = await conn.fetchval(
