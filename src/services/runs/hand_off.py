@@ -3,12 +3,13 @@ after the run commits, instead of sending each through Redis to a worker first. 
 first node reaches fal sooner, and no worker, queue or relay spends anything on it.
 
 The outbox still holds every such node's `execute_node` message, written with the run and
-claimed for this process (for the submit lease), so nothing depends on this process living:
+claimed for this process, as the node is leased to it (for the submit lease), so nothing
+depends on this process living:
 
 - fal's answer is stored with the message deleted in one statement (`record_submission`),
   and the node's lease is given up, for a worker's follower to adopt and follow;
 - a node fal refuses as it is (a 422), or whose input cannot be read, fails at once, as it
-  would on a worker; anything else (fal away, a claim that fails) hands the message to the
+  would on a worker; anything else (fal away, the database) hands the message to the
   workers at once, whose `execute_node` applies its retry rules;
 - should this process die, the message's claim lapses and a worker's relay sends it, and
   the submit lease keeps that delivery from submitting while an earlier one may still."""
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Iterable
 
 from services.fal.gateway import FalUnavailable
@@ -42,14 +42,16 @@ class HandOff:
 
     @property
     def claim_seconds(self) -> float:
-        """How long the start claims its messages for this process: as long as the lease a
-        submission holds, so a worker's delivery never finds the node claimed by nobody."""
+        """How long a start claims its messages and leases their nodes for this process: the
+        lease a submission holds. Both lapse together, so the delivery of a message this
+        process never settled finds its node free."""
         return self._submitter.engine.settings.NODE_SUBMIT_LEASE_SECONDS
 
-    def submit_soon(self, messages: Iterable[tuple[int, uuid.UUID]]) -> None:
-        """Submits each (message id, node run id) of a committed start, in the background."""
-        for message, node_run_id in messages:
-            task = asyncio.create_task(self._submit(message, node_run_id))
+    def submit_soon(self, claimed: Iterable[tuple[int, NodeWork]]) -> None:
+        """Submits each node of a committed start (leased for this process, with its claimed
+        message), in the background."""
+        for message, work in claimed:
+            task = asyncio.create_task(self._submit(message, work))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -59,21 +61,14 @@ class HandOff:
         for task in self._tasks:
             task.cancel()
 
-    async def _submit(self, message: int, node_run_id: uuid.UUID) -> None:
+    async def _submit(self, message: int, work: NodeWork) -> None:
         engine = self._submitter.engine
-        work: NodeWork | None = None
         async with self._limit:
             try:
-                work = await transitions.claim_to_submit(
-                    engine.db, node_run_id, engine.settings.NODE_SUBMIT_LEASE_SECONDS
-                )
-                if work is None:  # cancelled, or taken meanwhile: the workers' rules decide
-                    await self._to_workers(message, None)
-                    return
                 transition = await self._submit_claimed(message, work)
             except Exception:
                 # fal away (the workers try again, a second apart), or anything unexpected.
-                log.warning("handing node %s to the workers", node_run_id, exc_info=True)
+                log.warning("handing node %s to the workers", work.id, exc_info=True)
                 await self._to_workers(message, work)
                 return
         if transition.to_relay:
@@ -95,11 +90,10 @@ class HandOff:
         await outbox.remove(self._submitter.engine.db, [message])
         return transition
 
-    async def _to_workers(self, message: int, work: NodeWork | None) -> None:
+    async def _to_workers(self, message: int, work: NodeWork) -> None:
         """Lets a worker's delivery of the message take the node at once."""
         engine = self._submitter.engine
         with contextlib.suppress(Exception):  # else the claims lapse, with the same effect
-            if work is not None:
-                await transitions.release_lease(engine.db, work)
+            await transitions.release_lease(engine.db, work)
             await outbox.release(engine.db, [message])
             await engine.relay()

@@ -27,6 +27,7 @@ from services.runs.engine import Engine
 from services.runs.hand_off import HandOff
 from services.runs.reads import RUN_COLUMNS, RunRecord
 from services.runs.status import TERMINAL_RUN
+from services.runs.transitions import NodeWork
 from services.workflows.catalog import CATALOG
 from services.workflows.graph import Graph, Node, validate_for_run
 
@@ -39,9 +40,10 @@ select (select row({RUN_COLUMNS}) from public.runs where idempotency_key = $1) a
        (select coalesce(jsonb_agg(e), '[]') from ({reuse.earlier_outputs("$2")}) e) as earlier
 """
 
-# The run, its node runs and the messages to execute those ready to (claimed for $15 seconds
-# by a process that hands them off to itself), in one statement; nothing when the key won a
-# race with us or a model it runs ($14) is turned off.
+# The run, its node runs and the messages to execute those ready to, in one statement;
+# nothing when the key won a race with us or a model it runs ($14) is turned off. With $15,
+# the process hands those nodes off to itself: their messages are claimed, and the nodes
+# leased, for it for $15 seconds.
 INSERT_RUN = f"""
 with run as (
   insert into public.runs (user_id, workflow_id, workflow_version, graph, target_node_ids,
@@ -53,18 +55,20 @@ with run as (
 ), node_runs as (
   insert into public.node_runs (run_id, user_id, node_id, model_id, params, status,
                                 estimated_cost_cents, cached_from, inputs, progress,
-                                started_at, finished_at)
+                                started_at, finished_at, lease_until)
   select run.id, $1, n.node_id, n.model_id, n.params, n.status, n.cents, n.cached_from, n.inputs,
          case when n.status in ('SUCCEEDED', 'CACHED') then 1 end,
          case when n.status in ('SUCCEEDED', 'CACHED') then now() end,
-         case when n.status in ('SUCCEEDED', 'CACHED') then now() end
+         case when n.status in ('SUCCEEDED', 'CACHED') then now() end,
+         case when n.status = 'QUEUED' then now() + make_interval(secs => $15) end
   from run, unnest($7::text[], $8::text[], $9::jsonb[], $10::text[], $11::int[], $12::uuid[],
                    $13::jsonb[])
     as n(node_id, model_id, params, status, cents, cached_from, inputs)
   returning id, node_id, status
 ), {outbox.execute_cte("to_execute", "(select id from node_runs where status = 'QUEUED')", "$15")}
 select run.*, array(select row(id, node_id, status) from node_runs) as node_runs,
-       array(select row(id, node_run_id) from to_execute) as messages
+       array(select row(m.id, m.node_run_id, n.node_id)
+             from to_execute m join node_runs n on n.id = m.node_run_id) as messages
 from run
 """
 
@@ -107,6 +111,7 @@ async def start_run(
         # (ledger, platform limits), in the same transaction.
         await as_service_from_here(conn)
         nodes = [n for n in graph.nodes if n.id in selected]
+        params = {n.id: _effective_params(graph, n) for n in nodes}
         models = sorted({n.model_id for n in nodes})
         run = await conn.fetchrow(
             INSERT_RUN,
@@ -118,7 +123,7 @@ async def start_run(
             quote.total_cents,
             [n.id for n in nodes],
             [n.model_id for n in nodes],
-            [_effective_params(graph, n) for n in nodes],
+            [params[n.id] for n in nodes],
             [_initial_status(graph, n.id, decided) for n in nodes],
             [quote.by_node.get(n.id, 0) for n in nodes],
             [decided.reused[n.id][0] if n.id in decided.reused else None for n in nodes],
@@ -156,10 +161,41 @@ async def start_run(
             )
     # No notice of the new run: nobody can have subscribed to it before this answer names it.
     if hand_off is not None:
-        hand_off.submit_soon(messages)
+        hand_off.submit_soon(_claimed_work(run["id"], viewer, graph, nodes, params, messages))
     else:
         await engine.relay()
     return RunRecord.from_row(run)
+
+
+def _claimed_work(
+    run_id: uuid.UUID,
+    viewer: Viewer,
+    graph: Graph,
+    nodes: list[Node],
+    params: dict[str, dict[str, Any]],
+    messages: list[tuple[int, uuid.UUID, str]],
+) -> list[tuple[int, NodeWork]]:
+    """Each handed-off node as the start just wrote it (leased for this process), with its
+    message: what a worker's claim would have read back."""
+    models = {n.id: n.model_id for n in nodes}
+    return [
+        (
+            message,
+            NodeWork(
+                id=node_run_id,
+                run_id=run_id,
+                user_id=viewer.id,
+                node_id=node_id,
+                model_id=models[node_id],
+                params=params[node_id],
+                status="QUEUED",
+                fal_request_id=None,
+                run_status="QUEUED",
+                graph=graph,
+            ),
+        )
+        for message, node_run_id, node_id in messages
+    ]
 
 
 def _effective_params(graph: Graph, node: Node) -> dict[str, Any]:
