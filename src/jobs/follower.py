@@ -84,14 +84,23 @@ class Follower:
     def adopt(self, work: NodeWork) -> None:
         """Follows a node this process just submitted (its lease is already ours)."""
         if work.id not in self.tracked and work.fal_request_id is not None:
-            # Not at once: a request just submitted is queued at fal, which we know.
+            # First looked at a poll interval after its submission, not at once: a request
+            # just submitted is queued at fal, which we know. One another process submitted
+            # (the API's hand-off, a dead worker) may be that old already.
             self.tracked[work.id] = Tracked(
                 work,
                 work.fal_logs_seen,
                 work.status == NodeStatus.RUNNING,
-                next_poll=time.monotonic() + self._poll_seconds,
+                next_poll=time.monotonic() + self._first_poll_in(work),
             )
             self._wake.set()
+
+    def _first_poll_in(self, work: NodeWork) -> float:
+        if work.started_at is None:
+            return self._poll_seconds
+        age = (datetime.now(UTC) - work.started_at).total_seconds()
+        # Clamped: the database's clock and ours may disagree a little.
+        return min(self._poll_seconds, max(0.0, self._poll_seconds - age))
 
     async def _run(self) -> None:
         while True:
