@@ -3,7 +3,7 @@
 2,000 one-node FLUX runs are started through the API (runWorkflow, 50 at a time, ten ADMIN
 users) on a stack of their own (bench/stack.py: fresh database, Redis DB 10, local fal
 server with concurrency 2,000, API, ONE worker process `dramatiq jobs.worker --processes 1
---threads 4` with dramatiq_worker_timeout=100 and the default FOLLOWER_* / DB_POOL_MAX).
+--threads 4` with Dramatiq's default idle timeout and the default FOLLOWER_* / DB_POOL_MAX).
 Every request is made to finish at the same moment, at least --hold seconds after the last
 run was started (while runs are being created, fal's per-step latency is re-set every second
 so a request starting now lasts until that moment), so all 2,000 are in flight together.

@@ -1,12 +1,13 @@
 """What Lattice adds to a fal request: concurrent one-node FLUX runs through the whole
 product against the same requests sent straight to fal with fal-client.
 
-  lattice  runWorkflow over GraphQL (API under uvicorn, one process per core) -> outbox -> Redis ->
-           one worker process (`dramatiq jobs.worker --processes 1 --threads 16`,
-           dramatiq_worker_timeout=100) submits to the local fal server with a webhook URL ->
-           fal's signed webhook (or the follower) -> complete_node -> the node SUCCEEDED event
-           on the runEvents subscription (graphql-transport-ws; each socket is connected and
-           acknowledged before the clock starts, and subscribes as soon as runWorkflow answers).
+  lattice  runWorkflow over GraphQL (API under uvicorn, one process per core; the API that
+           starts a run submits its node to the local fal server itself, with a webhook URL)
+           -> fal's signed webhook to the API, which records the result -> the node SUCCEEDED
+           event on the runEvents subscription (graphql-transport-ws; each socket is connected
+           and acknowledged before the clock starts, and subscribes as soon as runWorkflow
+           answers). One worker process (`dramatiq jobs.worker --processes 1 --threads 16`,
+           Dramatiq's default idle timeout, as in production) follows the node for progress.
   direct   the same number of concurrent `fal_client.AsyncClient.submit` + `handle.get()`
            (fal-client's own 100 ms status polling) against the same fal server, no Lattice.
 

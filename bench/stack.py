@@ -3,8 +3,8 @@
 `start_stack` creates a fresh database (migrated with services.platform.migrations.migrate),
 empties a Redis database of the benchmark's own, and starts the local fal server (TLS), the
 API (uvicorn as production runs it: one process per core, httptools with the request-head cap)
-and one worker process (`dramatiq jobs.worker --processes 1 --threads 16`,
-`dramatiq_worker_timeout=100`), each in its own process group; `Stack.close` stops exactly
+and one worker process (`dramatiq jobs.worker --processes 1 --threads 16`, Dramatiq's
+default idle timeout as in production), each in its own process group; `Stack.close` stops exactly
 those and drops the database. fal-client in this process is pointed at the
 same fal server (its hosts are read at import, so `prepare_fal_env` runs first).
 
@@ -240,7 +240,7 @@ async def start_stack(
         envs = {
             "fal": env,
             "api": env,
-            "worker": {**env, "dramatiq_worker_timeout": "100", **(worker_env or {})},
+            "worker": {**env, **(worker_env or {})},
         }
         for process_name, command in commands.items():
             log = WORKDIR / f"{process_name}.log"

@@ -35,8 +35,6 @@ def main() -> None:
             **env,
             "LATTICE_ENV": "dev",
             "DATA_DIR": str(data_dir),
-            # Workers pick up a message within 100 ms instead of Dramatiq's idle 1 s.
-            "dramatiq_worker_timeout": os.environ.get("dramatiq_worker_timeout", "100"),  # noqa: SIM112
             **_local_fal(settings, data_dir),
             **_local_stripe(settings, data_dir),
         }
