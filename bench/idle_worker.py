@@ -1,4 +1,4 @@
-"""What an idle stack costs: CPU of the API, the worker and the local fal server while nothing
+"""What an idle stack costs: CPU of the API, the worker, the local fal server and Redis while nothing
 runs, with the worker at Dramatiq's default idle timeout (production's) and, as the baseline
 measured in the same run, at 100 ms (what the stack used before doorbells woke workers).
 
@@ -12,33 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 
 import stack as bench_stack
 
 BASELINE_TIMEOUT_MS = "100"
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU used so far by a process and its children (the dramatiq and uvicorn supervisors
-    fork their workers)."""
-    total = 0.0
-    for proc in (pid, *_children(pid)):
-        try:
-            with open(f"/proc/{proc}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 async def idle_cpu(worker_env: dict[str, str], seconds: float) -> dict[str, float]:
@@ -47,9 +24,13 @@ async def idle_cpu(worker_env: dict[str, str], seconds: float) -> dict[str, floa
     try:
         await asyncio.sleep(5)  # start-up work (migrations, pools, first follower rounds)
         pids = {name: p.pid for name, p in stack.processes.items()}
-        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        pids["redis"] = stack.redis_pid
+        before = {name: bench_stack.usage(pid).cpu_seconds for name, pid in pids.items()}
         await asyncio.sleep(seconds)
-        return {name: (cpu_seconds(pid) - before[name]) / seconds for name, pid in pids.items()}
+        return {
+            name: (bench_stack.usage(pid).cpu_seconds - before[name]) / seconds
+            for name, pid in pids.items()
+        }
     finally:
         await stack.close()
 

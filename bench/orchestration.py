@@ -78,8 +78,10 @@ class Round:
 
 async def cpu_seconds(stack: Stack, db: asyncpg.Connection) -> dict[str, float]:
     """CPU used so far by each part: the API, worker and fal processes (with their
-    children), PostgreSQL's backends serving the stack's database, and this process."""
+    children), PostgreSQL's backends serving the stack's database, the Redis server and this
+    process."""
     found = {name: bench_stack.usage(p.pid).cpu_seconds for name, p in stack.processes.items()}
+    found["redis"] = bench_stack.usage(stack.redis_pid).cpu_seconds
     backends = await db.fetch(
         "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
     )

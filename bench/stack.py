@@ -120,6 +120,14 @@ class Stack:
             await admin.close()
         _flush_redis(self.redis_url)
 
+    @property
+    def redis_pid(self) -> int:
+        """The Redis server's process (shared by every database on it; nothing else should
+        use it while a benchmark runs)."""
+        import redis
+
+        return int(redis.Redis.from_url(self.redis_url).info("server")["process_id"])
+
     def check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:

@@ -19,9 +19,13 @@ import pytest
 
 import fal_local
 from conftest import LiveServer, Worker
-from services.runs import start
+from services.assets.url_safety import image_hosts
+from services.platform import database
+from services.runs import inputs, start
 from services.runs.dispatch import make_broker
 from services.runs.engine import Engine
+from services.runs.transitions import NodeWork
+from services.workflows.graph import Graph
 from support import (
     CREATE,
     RUN,
@@ -261,6 +265,36 @@ async def test_fal_away_at_the_hand_off_sends_the_node_to_the_workers_at_once(
     finished = await wait_for_run(pro, run_id, timeout=30)
     assert finished["status"] == "SUCCEEDED", finished
     assert await fal_local.submits(flux) == before + 2
+
+
+async def test_a_node_with_nothing_to_read_goes_to_fal_while_every_connection_is_busy(
+    live: LiveServer, pro: User
+) -> None:
+    """A prompt-only FLUX node (no image wired in) needs nothing from the database
+    before it is submitted: with every pooled connection taken (a burst of run starts), its
+    inputs are still ready at once, instead of queueing behind the starts for a connection."""
+    node = flux_node(prompt=f"nothing to read {uuid.uuid4()}")
+    work = NodeWork(
+        id=uuid.uuid4(),
+        run_id=uuid.uuid4(),
+        user_id=uuid.UUID(pro.id),
+        node_id=node["id"],
+        model_id=node["modelId"],
+        params=node["params"],
+        status="QUEUED",
+        fal_request_id=None,
+        run_status="QUEUED",
+        graph=Graph.from_json({"nodes": [node], "edges": []}),
+    )
+    db = await database.connect(live.settings.DATABASE_URL, max_size=1)
+    try:
+        async with db.as_service_statement():  # the pool's only connection, busy
+            resolved = await asyncio.wait_for(
+                inputs.resolve(db, live.runtime.storage, work, image_hosts(None)), timeout=5
+            )
+    finally:
+        await db.close()
+    assert resolved.arguments["prompt"] == node["params"]["prompt"]
 
 
 # -- messages that must not be lost ----------------------------------------------------------

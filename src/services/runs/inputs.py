@@ -4,6 +4,7 @@ becomes."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -52,8 +53,8 @@ async def resolve(
     params = spec.with_defaults(work.params)
     arguments = {k: v for k, v in params.items() if v is not None and k != "loras"}
     identity: dict[str, Any] = {k: v for k, v in arguments.items()}
-    # Independent reads (often none at all): no transaction, so no BEGIN and COMMIT.
-    async with db.as_service_statement() as conn:
+    async with contextlib.AsyncExitStack() as exits:
+        reads = _Reads(db, exits)
         for port in spec.inputs:
             edge = next(
                 (e for e in work.graph.incoming(work.node_id) if e.target_port == port.name), None
@@ -74,25 +75,43 @@ async def resolve(
             if source_spec is not None and source_spec.instant:
                 if not isinstance(value, str) or not value:
                     raise InputError(f"{port.name} has no image")
-                asset = await _given_image(conn, work.user_id, value, image_hosts)
+                asset = await _given_image(reads, work.user_id, value, image_hosts)
             elif edge is not None:
-                asset = await _upstream_output(conn, work, edge.source, "IMAGE")
+                asset = await _upstream_output(reads, work, edge.source, "IMAGE")
             elif isinstance(params.get(port.name), str) and params[port.name]:
-                asset = await _given_image(conn, work.user_id, params[port.name], image_hosts)
+                asset = await _given_image(reads, work.user_id, params[port.name], image_hosts)
             else:
                 raise InputError(f"{port.name} has no image")
             arguments[port.name] = await _fetchable_url(storage, asset)
             identity[port.name] = f"asset:{asset['id']}" if asset.get("id") else asset["source_url"]
         if spec.supports_lora:
-            loras = await _loras(conn, storage, work.user_id, params.get("loras") or [])
+            loras = await _loras(reads, storage, work.user_id, params.get("loras") or [])
             arguments["loras"] = [{"path": url, "scale": scale} for url, scale, _ in loras]
             identity["loras"] = [[lora_id, scale] for _, scale, lora_id in loras]
     return ResolvedInputs(arguments, identity)
 
 
+class _Reads:
+    """The pooled connection a node's inputs are read through, taken at the first read:
+    most nodes (a prompt and no LoRA) read nothing, and one that waited for a connection
+    anyway would queue behind every run start in the pool. Independent reads: no
+    transaction, so no BEGIN and COMMIT."""
+
+    def __init__(self, db: Database, exits: contextlib.AsyncExitStack) -> None:
+        self._db = db
+        self._exits = exits
+        self._conn: asyncpg.Connection | None = None
+
+    async def connection(self) -> asyncpg.Connection:
+        if self._conn is None:
+            self._conn = await self._exits.enter_async_context(self._db.as_service_statement())
+        return self._conn
+
+
 async def _upstream_output(
-    conn: asyncpg.Connection, work: NodeWork, source_node: str, kind: str
+    reads: _Reads, work: NodeWork, source_node: str, kind: str
 ) -> dict[str, Any]:
+    conn = await reads.connection()
     row = await conn.fetchrow(
         """
         select a.id, a.source_url, a.storage_path from public.node_runs n
@@ -110,7 +129,7 @@ async def _upstream_output(
 
 
 async def _given_image(
-    conn: asyncpg.Connection, user_id: uuid.UUID, value: str, hosts: Collection[str]
+    reads: _Reads, user_id: uuid.UUID, value: str, hosts: Collection[str]
 ) -> dict[str, Any]:
     if value.startswith("https://"):
         try:
@@ -122,6 +141,7 @@ async def _given_image(
         asset_id = uuid.UUID(value)
     except ValueError as exc:
         raise InputError("image_url is neither a URL nor a gallery asset") from exc
+    conn = await reads.connection()
     row = await conn.fetchrow(
         "select id, source_url, storage_path from public.assets where id = $1 and user_id = $2 and kind = 'IMAGE'",
         asset_id,
@@ -140,9 +160,12 @@ async def _fetchable_url(storage: Storage, asset: dict[str, Any]) -> str:
 
 
 async def _loras(
-    conn: asyncpg.Connection, storage: Storage, user_id: uuid.UUID, chosen: list[dict[str, Any]]
+    reads: _Reads, storage: Storage, user_id: uuid.UUID, chosen: list[dict[str, Any]]
 ) -> list[tuple[str, float, str]]:
+    if not chosen:
+        return []
     ids = [uuid.UUID(c["lora_id"]) for c in chosen]
+    conn = await reads.connection()
     rows = await conn.fetch(
         "select id, url, storage_path from public.loras where id = any($1) and user_id = $2",
         ids,
