@@ -14,9 +14,11 @@ Not a benchmark itself: bench/orchestration.py and bench/in_flight.py use it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -46,6 +48,17 @@ FLUX = "fal-ai/flux/dev"
 FLUX_PARAMS: dict[str, Any] = {"image_size": "square"}
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="lattice-bench-"))
+# Removed when the benchmark exits (it holds fal's files and the local CA's key), unless a
+# process of a stack died: its log there is what `check_alive` points at.
+_keep_workdir = False
+
+
+@atexit.register
+def _remove_workdir() -> None:
+    if not _keep_workdir:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+
+
 FAL_PORT, FAL_CDN_PORT, API_PORT = free_ports(3)
 
 
@@ -129,8 +142,10 @@ class Stack:
         return int(redis.Redis.from_url(self.redis_url).info("server")["process_id"])
 
     def check_alive(self) -> None:
+        global _keep_workdir
         for name, process in self.processes.items():
             if process.poll() is not None:
+                _keep_workdir = True
                 raise RuntimeError(
                     f"{name} exited with {process.returncode}; see {self.logs[name]}"
                 )
