@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -133,13 +134,14 @@ class Stack:
             await admin.close()
         _flush_redis(self.redis_url)
 
-    @property
+    @functools.cached_property
     def redis_pid(self) -> int:
         """The Redis server's process (shared by every database on it; nothing else should
-        use it while a benchmark runs)."""
+        use it while a benchmark runs). Asked once: every round's CPU accounting reads it."""
         import redis
 
-        return int(redis.Redis.from_url(self.redis_url).info("server")["process_id"])
+        with redis.Redis.from_url(self.redis_url) as client:
+            return int(client.info("server")["process_id"])
 
     def check_alive(self) -> None:
         global _keep_workdir
