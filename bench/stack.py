@@ -20,7 +20,6 @@ import functools
 import json
 import os
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -39,6 +38,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
 from devstack.embedded import free_ports  # noqa: E402
+from devstack.processes import stop as stop_processes  # noqa: E402
 from devstack.tls import ensure_local_tls  # noqa: E402
 from services.platform.migrations import migrate  # noqa: E402
 
@@ -116,17 +116,7 @@ class Stack:
             return body
 
     async def close(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_processes(self.processes.values(), timeout=15)
         admin = await asyncpg.connect(self.admin_url)
         try:
             await admin.execute(f'drop database if exists "{self.database}" with (force)')

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 
 import fal_plugin
 from devstack.embedded import ensure_services, free_port
+from devstack.processes import stop as stop_processes
 from graph.app import HTTP_LIMITS, create_app
 from services.billing.setup import ensure_pro_plan
 from services.platform.config import Settings
@@ -219,12 +220,9 @@ class Worker:
         self.process.wait()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        """As a deploy stops it: the messages in hand are finished first."""
+        if self.process is not None:
+            stop_processes([self.process], timeout=15)
 
 
 WORKER_TUNING = {

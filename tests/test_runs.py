@@ -8,6 +8,7 @@ import io
 import json
 import os
 import ssl
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -427,3 +428,35 @@ async def test_a_worker_killed_mid_node_finishes_it_exactly_once(
             uuid.UUID(run_id),
         )
     assert charges == 1
+
+
+async def test_a_worker_stopped_for_a_deploy_records_the_submission_it_had_in_hand(
+    live: LiveServer, pro: User, worker: Worker
+) -> None:
+    """A deploy stops the worker (SIGTERM to its main process, as a supervisor sends) while
+    fal has accepted a node the worker submitted but not yet answered with its request id.
+    The worker records the answer before it exits: the node is followed from there, never
+    submitted twice nor left for recovery to guess at."""
+    await fal_local.control(latency_ms=300, submit_delay_ms=1500)
+    started_before = (await fal_local.state())["counters"]["started"].get(WAN, 0)
+    submits_before = await fal_local.submits(WAN)
+    workflow = await create(pro, flux_node(), wan_node(num_frames=17), edges=[wire()])
+    run_id = await start(pro, workflow)
+    deadline = time.monotonic() + 30
+    # The worker submitted the video node and fal is running it, its answer held back.
+    while (await fal_local.state())["counters"]["started"].get(WAN, 0) == started_before:
+        assert time.monotonic() < deadline, "the worker never submitted the video node"
+        await asyncio.sleep(0.02)
+    # Its webhook is lost: only what the worker recorded tells anyone about the request.
+    await fal_local.control(webhooks={"drop": 1})
+    worker.stop()
+    async with live.runtime.db.as_service() as conn:
+        request_id = await conn.fetchval(
+            "select fal_request_id from node_runs where run_id = $1 and node_id = 'b'",
+            uuid.UUID(run_id),
+        )
+    assert request_id is not None, "the stopped worker dropped fal's answer"
+    worker.start()
+    run = await wait_for_run(pro, run_id, timeout=60)
+    assert run["status"] == "SUCCEEDED"
+    assert await fal_local.submits(WAN) == submits_before + 1

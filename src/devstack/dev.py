@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from devstack.embedded import ensure_services, stop_services
+from devstack.processes import stop as stop_processes
 from graph.app import HTTP_LIMIT_OPTIONS
 from services.platform.config import Settings
 from services.platform.migrations import migrate
@@ -64,7 +65,7 @@ def main() -> None:
         )
         _supervise(processes)
     finally:
-        _stop(processes)
+        stop_processes(processes.values(), timeout=10)
         stop_services(handles)
 
 
@@ -164,18 +165,6 @@ def _supervise(processes: dict[str, subprocess.Popen[bytes]]) -> None:
                 print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
                 stopping = True
         time.sleep(0.3)
-
-
-def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import asyncpg
 import httpx
 
 from devstack.embedded import ensure_services, free_ports, stop_services
+from devstack.processes import stop as stop_processes
 
 
 async def _create_database(admin_url: str) -> tuple[str, str]:
@@ -85,7 +85,7 @@ def _start_stack(
     stack = subprocess.Popen(
         [sys.executable, "-m", "devstack.dev"], env=env, start_new_session=True
     )
-    started.callback(_stop_group, stack)
+    started.callback(stop_processes, [stack], timeout=20)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while stack.poll() is None and time.monotonic() < deadline:
@@ -95,17 +95,6 @@ def _start_stack(
         time.sleep(0.3)
     print("the stack did not start", file=sys.stderr)
     return None
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 if __name__ == "__main__":

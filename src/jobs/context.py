@@ -104,7 +104,10 @@ class WorkerResources(dramatiq.Middleware):
             return
         get_event_loop_thread().run_coroutine(worker_context())  # type: ignore[union-attr]
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # After the worker threads finished the messages in hand (a submission fal has yet
+        # to answer must still record its request id), before the AsyncIO middleware stops
+        # the loop: Dramatiq calls `after_` hooks in reverse, and this one is added later.
         thread = get_event_loop_thread()
         if thread is not None:
             thread.run_coroutine(_close())
