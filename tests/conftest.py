@@ -9,12 +9,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -203,6 +204,7 @@ class Worker:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
+        self._ready = threading.Event()
 
     def start(self) -> None:
         # Its own process group: dramatiq forks worker processes, and all must die together.
@@ -210,7 +212,16 @@ class Worker:
             [sys.executable, "-m", "dramatiq", "jobs.worker", "--processes", "1", "--threads", "6"],
             env=self.env,
             start_new_session=True,
+            stderr=subprocess.PIPE,
         )
+        self._ready = threading.Event()
+        threading.Thread(
+            target=_relay_log, args=(self.process.stderr, self._ready), daemon=True
+        ).start()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until its process has booted: resources open, following fal, consuming."""
+        assert self._ready.wait(timeout), "the worker did not boot"
 
     def kill(self) -> None:
         """SIGKILL to every process of the worker: no clean-up, no acknowledgement, as when
@@ -223,6 +234,15 @@ class Worker:
         """As a deploy stops it: the messages in hand are finished first."""
         if self.process is not None:
             stop_processes([self.process], timeout=15)
+
+
+def _relay_log(stream: IO[bytes], ready: threading.Event) -> None:
+    """Passes a worker's log on to ours, noting when its process is ready: Dramatiq says so
+    once the worker has booted (our middleware's resources and follower included)."""
+    for line in stream:
+        os.write(2, line)
+        if b"Worker process is ready for action" in line:
+            ready.set()
 
 
 WORKER_TUNING = {
@@ -265,5 +285,6 @@ def worker_env(live: LiveServer) -> dict[str, str]:
 def worker(live: LiveServer, fal_server: object) -> Iterator[Worker]:
     running = Worker(worker_env(live))
     running.start()
+    running.wait_ready()
     yield running
     running.stop()

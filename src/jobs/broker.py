@@ -10,7 +10,7 @@ import dramatiq
 import uvloop
 
 from services.platform.config import Settings
-from services.runs.dispatch import make_broker
+from services.runtime import broker_for
 
 # Every fal status poll would otherwise be logged.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -23,11 +23,7 @@ asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 settings = Settings()
 if not settings.REDIS_URL:
     raise SystemExit("REDIS_URL is not set (`make dev` starts an embedded Redis)")
-broker = make_broker(
-    settings.REDIS_URL,
-    heartbeat_timeout_ms=settings.QUEUE_HEARTBEAT_TIMEOUT_MS,
-    maintenance_chance=settings.QUEUE_MAINTENANCE_CHANCE,
-)
+broker = broker_for(settings)
 dramatiq.set_broker(broker)
 
 

@@ -5,6 +5,7 @@ of in-flight fal requests."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from dataclasses import dataclass
@@ -12,37 +13,26 @@ from typing import Any
 
 import dramatiq
 import httpx
-import redis.asyncio as aioredis
 from dramatiq.asyncio import get_event_loop_thread
 
 from jobs.broker import broker, settings
 from jobs.follower import Follower
-from services.assets.storage import Storage
-from services.billing.stripe_gateway import StripeGateway
-from services.fal.gateway import FalGateway
-from services.platform import database
-from services.runs.engine import Engine
-from services.runs.submission import Submitter
-from services.runtime import make_storage
+from services.runtime import Resources, open_resources
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class WorkerContext:
-    engine: Engine
-    fal: FalGateway
-    storage: Storage
-    http: httpx.AsyncClient
-    stripe: StripeGateway | None
-    follower: Follower
+class WorkerContext(Resources):
+    """A worker process's resources: the shared ones, its HTTP client for outputs and its
+    follower of in-flight fal requests."""
 
-    @property
-    def submitter(self) -> Submitter:
-        return Submitter(self.engine, self.fal, self.storage)
+    http: httpx.AsyncClient
+    follower: Follower
 
 
 _context: WorkerContext | None = None
+_opened: contextlib.AsyncExitStack | None = None
 _lock: asyncio.Lock | None = None
 
 
@@ -57,41 +47,35 @@ async def worker_context() -> WorkerContext:
 
 
 async def _open() -> WorkerContext:
-    assert settings.DATABASE_URL and settings.REDIS_URL
-    db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
-    redis = aioredis.from_url(settings.REDIS_URL)
-    follower = Follower(
-        poll_seconds=settings.FOLLOWER_POLL_SECONDS,
-        polls_per_second=settings.FOLLOWER_POLLS_PER_SECOND,
-        concurrency=settings.FOLLOWER_CONCURRENCY,
-        max_tracked=settings.FOLLOWER_MAX_TRACKED,
-        lease_seconds=settings.NODE_LEASE_SECONDS,
-        deadline_seconds=settings.NODE_DEADLINE_SECONDS,
-        stall_seconds=settings.NODE_STALL_SECONDS,
-    )
-    context = WorkerContext(
-        engine=Engine(settings=settings, db=db, redis=redis, broker=broker),
-        fal=FalGateway(settings.fal_key),
-        storage=make_storage(settings),
-        http=httpx.AsyncClient(timeout=60.0, follow_redirects=True),
-        stripe=StripeGateway(settings) if settings.billing_enabled else None,
-        follower=follower,
-    )
-    follower.start(context)
+    global _opened
+    async with contextlib.AsyncExitStack() as stack:
+        resources = await stack.enter_async_context(open_resources(settings, broker))
+        http = httpx.AsyncClient(timeout=60.0, follow_redirects=True)
+        stack.push_async_callback(http.aclose)
+        follower = Follower(
+            poll_seconds=settings.FOLLOWER_POLL_SECONDS,
+            polls_per_second=settings.FOLLOWER_POLLS_PER_SECOND,
+            concurrency=settings.FOLLOWER_CONCURRENCY,
+            max_tracked=settings.FOLLOWER_MAX_TRACKED,
+            lease_seconds=settings.NODE_LEASE_SECONDS,
+            deadline_seconds=settings.NODE_DEADLINE_SECONDS,
+            stall_seconds=settings.NODE_STALL_SECONDS,
+        )
+        context = WorkerContext(**resources.shared(), http=http, follower=follower)
+        follower.start(context)
+        stack.push_async_callback(follower.stop)
+        # Kept open past this block: `_close` unwinds it when the worker shuts down.
+        _opened = stack.pop_all()
     # As in the API: what start-up built is left out of the collector's full passes.
     gc.freeze()
     return context
 
 
 async def _close() -> None:
-    global _context
-    if _context is None:
-        return
-    context, _context = _context, None
-    await context.follower.stop()
-    await context.http.aclose()
-    await context.engine.redis.aclose()
-    await context.engine.db.close()
+    global _context, _opened
+    opened, _context, _opened = _opened, None, None
+    if opened is not None:
+        await opened.aclose()  # the follower first, then HTTP, Redis and the database
 
 
 class WorkerResources(dramatiq.Middleware):

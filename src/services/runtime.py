@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
@@ -33,16 +34,60 @@ class ConfigurationError(RuntimeError):
 
 
 @dataclass
-class Runtime:
+class Resources:
+    """What every Lattice process opens once, API or worker: the database pool, Redis, the
+    run engine and the outside services' gateways."""
+
     settings: Settings
     db: Database
+    redis: aioredis.Redis
+    engine: Engine
+    fal: FalGateway
+    storage: Storage
+    stripe: StripeGateway | None
+
+    @property
+    def submitter(self) -> Submitter:
+        return Submitter(self.engine, self.fal, self.storage)
+
+    def shared(self) -> dict[str, Any]:
+        """These resources as keyword arguments, for a process's own, larger set."""
+        return {f.name: getattr(self, f.name) for f in fields(Resources)}
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, broker: Broker) -> AsyncIterator[Resources]:
+    if not settings.DATABASE_URL:
+        raise ConfigurationError(
+            "DATABASE_URL is not set (`make dev` starts an embedded PostgreSQL)"
+        )
+    if not settings.REDIS_URL:
+        raise ConfigurationError("REDIS_URL is not set (`make dev` starts an embedded Redis)")
+    db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
+    redis = aioredis.from_url(settings.REDIS_URL)
+    try:
+        yield Resources(
+            settings=settings,
+            db=db,
+            redis=redis,
+            engine=Engine(settings=settings, db=db, redis=redis, broker=broker),
+            fal=FalGateway(settings.fal_key),
+            storage=make_storage(settings),
+            stripe=StripeGateway(settings) if settings.billing_enabled else None,
+        )
+    finally:
+        await redis.aclose()
+        await db.close()
+
+
+@dataclass
+class Runtime(Resources):
+    """An API process's resources: the shared ones, and what serving requests needs."""
+
     http: httpx.AsyncClient
     verifier: TokenVerifier
     dev_issuer: DevIssuer | None
-    storage: Storage
-    engine: Engine
     hub: EventHub
-    stripe: StripeGateway | None
     fal_webhooks: FalWebhookVerifier
     rate_limits: RateLimits
     hand_off: HandOff
@@ -51,61 +96,47 @@ class Runtime:
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     settings.check_production_secrets()
-    if not settings.DATABASE_URL:
-        raise ConfigurationError(
-            "DATABASE_URL is not set (`make dev` starts an embedded PostgreSQL)"
-        )
-    if not settings.REDIS_URL:
-        raise ConfigurationError("REDIS_URL is not set (`make dev` starts an embedded Redis)")
-    data_dir = Path(settings.DATA_DIR)
-    db = await database.connect(settings.DATABASE_URL, max_size=settings.DB_POOL_MAX)
-    http = httpx.AsyncClient(timeout=10.0)
-    redis = aioredis.from_url(settings.REDIS_URL)
-    hub = EventHub(redis, db)
-    storage = make_storage(settings)
-    engine = Engine(settings=settings, db=db, redis=redis, broker=_broker(settings))
-    hand_off = HandOff(Submitter(engine, FalGateway(settings.fal_key), storage))
-    try:
-        if isinstance(storage, SupabaseStorage):
-            await storage.ensure_bucket()
-        await hub.start()
-        dev_issuer = (
-            DevIssuer(data_dir / "dev-issuer-key.pem", settings.auth_issuer)
-            if settings.uses_dev_issuer
-            else None
-        )
-        secret = (
-            settings.SUPABASE_JWT_SECRET.get_secret_value()
-            if settings.SUPABASE_JWT_SECRET
-            else None
-        )
-        verifier = TokenVerifier(
-            jwks_url=settings.jwks_url, issuer=settings.auth_issuer, http=http, hs256_secret=secret
-        )
-        yield Runtime(
-            settings=settings,
-            db=db,
-            http=http,
-            verifier=verifier,
-            dev_issuer=dev_issuer,
-            storage=storage,
-            engine=engine,
-            hub=hub,
-            stripe=StripeGateway(settings) if settings.billing_enabled else None,
-            fal_webhooks=FalWebhookVerifier(settings.FAL_JWKS_URL, http),
-            rate_limits=RateLimits(
-                settings.REDIS_URL,
-                per_user=settings.WRITES_PER_MINUTE,
-                per_key=settings.API_KEY_WRITES_PER_MINUTE,
-            ),
-            hand_off=hand_off,
-        )
-    finally:
-        await hand_off.close()
-        await hub.stop()
-        await redis.aclose()
-        await http.aclose()
-        await db.close()
+    async with open_resources(settings, broker_for(settings)) as resources:
+        assert settings.REDIS_URL
+        http = httpx.AsyncClient(timeout=10.0)
+        hub = EventHub(resources.redis, resources.db)
+        hand_off = HandOff(resources.submitter)
+        try:
+            if isinstance(resources.storage, SupabaseStorage):
+                await resources.storage.ensure_bucket()
+            await hub.start()
+            secret = (
+                settings.SUPABASE_JWT_SECRET.get_secret_value()
+                if settings.SUPABASE_JWT_SECRET
+                else None
+            )
+            yield Runtime(
+                **resources.shared(),
+                http=http,
+                verifier=TokenVerifier(
+                    jwks_url=settings.jwks_url,
+                    issuer=settings.auth_issuer,
+                    http=http,
+                    hs256_secret=secret,
+                ),
+                dev_issuer=(
+                    DevIssuer(Path(settings.DATA_DIR) / "dev-issuer-key.pem", settings.auth_issuer)
+                    if settings.uses_dev_issuer
+                    else None
+                ),
+                hub=hub,
+                fal_webhooks=FalWebhookVerifier(settings.FAL_JWKS_URL, http),
+                rate_limits=RateLimits(
+                    settings.REDIS_URL,
+                    per_user=settings.WRITES_PER_MINUTE,
+                    per_key=settings.API_KEY_WRITES_PER_MINUTE,
+                ),
+                hand_off=hand_off,
+            )
+        finally:
+            await hand_off.close()
+            await hub.stop()
+            await http.aclose()
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -132,7 +163,8 @@ def _local_secret(path: Path) -> bytes:
     return key_files.first_written(path, lambda: secrets.token_bytes(32))
 
 
-def _broker(settings: Settings) -> Broker:
+def broker_for(settings: Settings) -> Broker:
+    """The Dramatiq broker on the configured Redis, for an API or a worker."""
     assert settings.REDIS_URL
     return make_broker(
         settings.REDIS_URL,
