@@ -4,6 +4,19 @@ import { formatCents } from "@/lib/utils";
 import { Button } from "@/components/ui/button";
 import { RunStatusBadge } from "@/features/runs/RunStatusBadge";
 
+type NodeRun = RunFieldsFragment["nodeRuns"][number];
+const WAITING = new Set(["PENDING", "QUEUED", "RUNNING"]);
+
+/** What a node's box says: its error, its last log lines, or why there are none. */
+function nodeNote(node: NodeRun): string {
+  if (node.status === "CACHED") return "Unchanged since its last run: that output is reused, free.";
+  if (node.modelId.startsWith("lattice/")) return "Free, done at once.";
+  if (node.error) return node.error;
+  if (node.logs.length) return node.logs.slice(-4).join("\n");
+  // A quick node can finish at fal before its logs were read: fal's result carries none.
+  return WAITING.has(node.status) ? "No logs yet" : "No logs";
+}
+
 /** The current run: every node with its state and latest logs, and what it cost. */
 export function RunPanel({ run, onCancel, nodeName }: { run: RunFieldsFragment; onCancel: () => void; nodeName: (nodeId: string) => string }) {
   const active = run.status === "QUEUED" || run.status === "RUNNING";
@@ -27,9 +40,8 @@ export function RunPanel({ run, onCancel, nodeName }: { run: RunFieldsFragment; 
               <span className="font-mono text-muted-foreground">{node.nodeId}</span>
               <span className="ml-auto"><RunStatusBadge status={node.status} /></span>
             </div>
-            <pre className="h-14 overflow-auto whitespace-pre-wrap rounded bg-muted/60 p-1.5 font-mono text-[10px] text-muted-foreground">
-              {node.status === "CACHED" ? "Unchanged since its last run: that output is reused, free."
-                : node.modelId.startsWith("lattice/") ? "Free, done at once." : node.error ?? (node.logs.slice(-4).join("\n") || "No logs yet")}
+            <pre className="h-[4.5rem] overflow-auto whitespace-pre-wrap rounded bg-muted/60 p-1.5 font-mono text-[10px] leading-[14px] text-muted-foreground">
+              {nodeNote(node)}
             </pre>
           </li>
         ))}
