@@ -223,6 +223,10 @@ class Worker:
         """Until its process has booted: resources open, following fal, consuming."""
         assert self._ready.wait(timeout), "the worker did not boot"
 
+    async def ready(self, timeout: float = 60) -> None:
+        """`wait_ready` for a test on the event loop, which the live API shares."""
+        await asyncio.to_thread(self.wait_ready, timeout)
+
     def kill(self) -> None:
         """SIGKILL to every process of the worker: no clean-up, no acknowledgement, as when
         a machine dies."""

@@ -396,6 +396,7 @@ async def test_a_reporter_killed_mid_batch_and_a_repeated_report_leave_no_differ
         assert (await run_flux(ivy))["status"] == "SUCCEEDED"
     worker.kill()
     worker.start()
+    await worker.ready()
     charges = await wait_reported(live, ivy)
     customer = (await profile(live, ivy))["stripe_customer_id"]
     assert len(meter_events_of(stripe_server, customer)) == len(charges) == 4

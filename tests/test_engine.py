@@ -118,6 +118,7 @@ async def test_an_image_result_is_recorded_by_the_webhook_with_no_worker(
         assert await ledger_of(live, run_id) == [("RESERVE", 3), ("CHARGE", 3), ("RELEASE", 3)]
     finally:
         worker.start()
+        await worker.ready()
 
 
 async def test_forged_stale_and_tampered_fal_webhooks_are_refused(
@@ -375,6 +376,7 @@ async def test_a_worker_killed_while_submitting_is_not_submitted_twice(
     worker.kill()
     await fal_local.control(submit_delay_ms=0)
     worker.start()
+    await worker.ready()
     finished = await wait_for_run(pro, run_id, timeout=90)
     assert finished["status"] == "SUCCEEDED", finished
     assert len(finished["nodeRuns"][0]["outputs"]) == 1

@@ -418,6 +418,7 @@ async def test_a_worker_killed_mid_node_finishes_it_exactly_once(
     worker.kill()
     await asyncio.sleep(1)
     worker.start()
+    await worker.ready()
     run = await wait_for_run(pro, run_id, timeout=90)
     assert run["status"] == "SUCCEEDED"
     assert await fal_local.submits(FLUX) == before + 1
@@ -457,6 +458,7 @@ async def test_a_worker_stopped_for_a_deploy_records_the_submission_it_had_in_ha
         )
     assert request_id is not None, "the stopped worker dropped fal's answer"
     worker.start()
+    await worker.ready()
     run = await wait_for_run(pro, run_id, timeout=60)
     assert run["status"] == "SUCCEEDED"
     assert await fal_local.submits(WAN) == submits_before + 1
