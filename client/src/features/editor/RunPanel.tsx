@@ -3,9 +3,9 @@ import type { RunFieldsFragment } from "@/gql/graphql";
 import { formatCents } from "@/lib/utils";
 import { Button } from "@/components/ui/button";
 import { RunStatusBadge } from "@/features/runs/RunStatusBadge";
+import { OPEN_NODE } from "./useRun";
 
 type NodeRun = RunFieldsFragment["nodeRuns"][number];
-const WAITING = new Set(["PENDING", "QUEUED", "RUNNING"]);
 
 /** What a node's box says: its error, its last log lines, or why there are none. */
 function nodeNote(node: NodeRun): string {
@@ -14,7 +14,7 @@ function nodeNote(node: NodeRun): string {
   if (node.error) return node.error;
   if (node.logs.length) return node.logs.slice(-4).join("\n");
   // A quick node can finish at fal before its logs were read: fal's result carries none.
-  return WAITING.has(node.status) ? "No logs yet" : "No logs";
+  return OPEN_NODE.includes(node.status) ? "No logs yet" : "No logs";
 }
 
 /** The current run: every node with its state and latest logs, and what it cost. */

@@ -5,7 +5,8 @@ import type { RunFieldsFragment } from "@/gql/graphql";
 import type { NodeRunView } from "./ModelNode";
 
 const ACTIVE = ["QUEUED", "RUNNING"];
-const OPEN_NODE = ["PENDING", "QUEUED", "RUNNING"];
+/** A node in these states may still change (and gain logs). */
+export const OPEN_NODE = ["PENDING", "QUEUED", "RUNNING"];
 
 /** The workflow's current run: started here, or still running from before (coming back to
  * a running workflow shows its live state). Every change arrives over the subscription. */
