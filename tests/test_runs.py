@@ -450,7 +450,7 @@ async def test_a_worker_stopped_for_a_deploy_records_the_submission_it_had_in_ha
         await asyncio.sleep(0.02)
     # Its webhook is lost: only what the worker recorded tells anyone about the request.
     await fal_local.control(webhooks={"drop": 1})
-    worker.stop()
+    await asyncio.to_thread(worker.stop)  # off the loop the live API shares while it waits
     async with live.runtime.db.as_service() as conn:
         request_id = await conn.fetchval(
             "select fal_request_id from node_runs where run_id = $1 and node_id = 'b'",
